@@ -1,0 +1,109 @@
+"""Snippets and matched word forms for page hits, the same for both engines.
+
+Engines only say which pages matched; which words of a page matched is worked out here
+from the query's positive text terms (those not under ``NOT``), with the engine's stemmer
+and the page's language, so highlighting agrees with what the engine searched for.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from archivist.indexes.analysis import word_spans
+from archivist.indexes.query import And, Node, Not, Or, Phrase, Prefix, Word
+
+SNIPPET_WORDS = 30
+_ELLIPSIS = "…"
+
+
+@dataclass
+class Highlighter:
+    """What a query looks for in page text; build it once per search with ``for_query``."""
+
+    stem: Callable[[str, str], str | None]
+    plain: set[str] = field(default_factory=set)
+    stemmable: set[str] = field(default_factory=set)
+    prefixes: set[str] = field(default_factory=set)
+
+    @classmethod
+    def for_query(cls, node: Node, stem: Callable[[str, str], str | None]) -> Highlighter:
+        """Collect the text terms of ``node`` that a page must (or may) contain."""
+        highlighter = cls(stem)
+        highlighter._collect(node)
+        return highlighter
+
+    def _collect(self, node: Node) -> None:
+        if isinstance(node, And | Or):
+            for item in node.items:
+                self._collect(item)
+        elif isinstance(node, Not):
+            return  # a negated word is by definition absent from the page
+        elif isinstance(node, Word) and node.field == "text":
+            self.stemmable.add(node.text)
+        elif isinstance(node, Phrase) and node.field == "text":
+            self.plain.update(node.words)
+        elif isinstance(node, Prefix) and node.field == "text":
+            self.prefixes.add(node.text)
+
+    def matches(self, word: str, language: str) -> bool:
+        """Whether a normalized page ``word`` in ``language`` is one the query looks for."""
+        if word in self.plain or word in self.stemmable:
+            return True
+        if any(word.startswith(prefix) for prefix in self.prefixes):
+            return True
+        stem = self.stem(language, word)
+        return stem is not None and any(
+            self.stem(language, wanted) == stem for wanted in self.stemmable
+        )
+
+    def highlight(self, text: str, language: str) -> tuple[str, tuple[str, ...]]:
+        """Return ``(snippet, matched_terms)`` for a page.
+
+        The snippet is the window of about ``SNIPPET_WORDS`` words with the most matches,
+        HTML-escaped, matches in ``<mark>``; matched terms are the distinct word forms of
+        the whole page as written, in order of first appearance.
+        """
+        spans = list(word_spans(text))
+        hits = [self.matches(word, language) for _, _, word in spans]
+        matched: dict[str, None] = {}
+        for (start, end, _), hit in zip(spans, hits, strict=True):
+            if hit:
+                matched.setdefault(text[start:end], None)
+        if not spans:
+            return "", ()
+        first = _best_window(hits)
+        last = min(first + SNIPPET_WORDS, len(spans)) - 1
+        pieces: list[str] = [_ELLIPSIS] if first > 0 else []
+        cursor = spans[first][0]
+        for index in range(first, last + 1):
+            start, end, _ = spans[index]
+            pieces.append(html.escape(text[cursor:start]))
+            word = html.escape(text[start:end])
+            pieces.append(f"<mark>{word}</mark>" if hits[index] else word)
+            cursor = end
+        if last < len(spans) - 1:
+            pieces.append(_ELLIPSIS)
+        else:
+            pieces.append(html.escape(text[cursor:]))  # the page's closing punctuation
+        snippet = " ".join("".join(pieces).split())  # OCR text is full of odd whitespace
+        return snippet, tuple(matched)
+
+
+def _best_window(hits: list[bool]) -> int:
+    """Index of the first word of the ``SNIPPET_WORDS`` window with the most hits.
+
+    The window starts a few words before its first hit, so the match has some context.
+    """
+    if not any(hits):
+        return 0
+    best_start, best_count = 0, -1
+    count = sum(hits[:SNIPPET_WORDS])
+    for start in range(max(1, len(hits) - SNIPPET_WORDS + 1)):
+        if start > 0:
+            count += hits[start + SNIPPET_WORDS - 1] - hits[start - 1]
+        if count > best_count:
+            best_start, best_count = start, count
+    first_hit = hits.index(True, best_start)
+    return max(0, min(best_start, first_hit - 3))

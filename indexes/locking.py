@@ -1,0 +1,56 @@
+"""One writer at a time per index, across processes, without failing the others.
+
+Xapian refuses a second writer outright (``DatabaseLockError``) and Whoosh's own lock
+fails after a short wait, so several RQ workers indexing at once would lose updates.
+Every write first takes an exclusive ``fcntl`` lock on a file inside the index folder;
+a writer that finds it taken waits (polling) up to a timeout. Readers never take it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+LOCK_FILE_NAME = "archivist-write.lock"
+DEFAULT_LOCK_TIMEOUT = 120.0
+
+
+class IndexLockTimeout(TimeoutError):
+    """Another writer held the index's write lock for longer than the timeout."""
+
+
+@contextmanager
+def write_lock(index_path: Path, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the exclusive write lock of the index at ``index_path`` for the ``with`` body.
+
+    Waits for other writers (other processes, or other threads using their own index
+    objects) and raises :class:`IndexLockTimeout` after ``timeout`` seconds. The lock is
+    released by the kernel if the holder dies, so a killed worker never wedges the index.
+    """
+    index_path.mkdir(parents=True, exist_ok=True)
+    fd = os.open(index_path / LOCK_FILE_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexLockTimeout(
+                        f"Timed out after {timeout:g} s waiting for the write lock of the"
+                        f" search index at {index_path}: another writer is still holding it"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

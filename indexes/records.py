@@ -1,0 +1,69 @@
+"""The plain records the search layer indexes and returns.
+
+These carry no project model objects: ``archivist.core`` turns its pages into
+:class:`PageRecord` values, and search results come back as :class:`PageHit` values
+that name pages by id, so ``indexes`` never imports the rest of the project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """One page of one document version, as the index stores it.
+
+    ``folder_path`` holds the titles of the ancestor folders from the owner's Home down,
+    e.g. ``("Home", "Taxes", "2024")``; ``readers`` holds the permission principals that
+    may read the page (``"user:5"``, ``"group:3"``), the owner among them; ``language`` is
+    an ISO 639-1 code. Naive datetimes are taken as UTC.
+    """
+
+    document_id: int
+    version_id: int
+    page_number: int
+    title: str
+    tags: tuple[str, ...]
+    folder_path: tuple[str, ...]
+    document_type: str | None
+    language: str
+    owner_id: int
+    readers: tuple[str, ...]
+    created: datetime
+    modified: datetime
+    text: str
+
+
+@dataclass
+class PageHit:
+    """A page that matched a query.
+
+    ``snippet`` is HTML-escaped page text with matched words in ``<mark>…</mark>``;
+    ``matched_terms`` are the word forms as they appear in the page text (in order of
+    first appearance), so a caller can find their OCR word boxes. ``pages`` is only filled
+    when results are grouped by document: the document's best pages, this one first.
+    """
+
+    document_id: int
+    version_id: int
+    page_number: int
+    score: float
+    snippet: str
+    matched_terms: tuple[str, ...]
+    pages: list[PageHit] = field(default_factory=list)
+
+
+@dataclass
+class SearchResults:
+    """One page of search results.
+
+    ``total`` is the exact number of matching pages (of documents when grouped) that the
+    searching principals may read; ``tag_facets`` maps each tag to its number of matching
+    pages, counted over all matches, not only this page of hits.
+    """
+
+    total: int
+    hits: list[PageHit]
+    tag_facets: dict[str, int]
