@@ -1,0 +1,211 @@
+"""PDF documents: validate an upload, describe its pages, render a page to pixels.
+
+Everything downstream of an upload deals with PDFs only (images become PDFs with
+:func:`archivist.core.images.image_to_pdf`). Opening a PDF reads its cross-reference table and
+page tree, never all its pages' content, so a document of thousands of pages is cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pypdfium2
+import pypdfium2.raw as pdfium_c
+from PIL import Image
+
+from archivist.core.document_errors import DocumentError, DocumentErrorCode
+from archivist.core.filetypes import FileType, detect_file_type
+from archivist.core.images import MAX_IMAGE_PIXELS, inspect_image
+
+MAX_PAGES = 10_000
+# Render budget per page: an A3 page at 300 dpi (17.4 Mpx) fits; larger pages are rendered at a
+# lower resolution. A 25 Mpx page costs ~100 MB in PDFium's BGRA buffer plus ~75 MB as RGB.
+MAX_RENDER_PIXELS = 25_000_000
+# Acrobat looks for %%EOF within the last 1024 bytes; a PDF without one was cut off.
+_EOF_WINDOW = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    """What an upload holds: its type, page count and each page's displayed size in points."""
+
+    file_type: FileType
+    page_count: int
+    page_sizes: list[tuple[float, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedPage:
+    """A rendered page and how it maps to page coordinates.
+
+    ``scale`` is pixels per point (``dpi / 72``); a box in image pixels divided by it is in page
+    points (see :func:`archivist.core.words.image_words_to_page`). ``dpi`` may be lower than
+    asked for when the page exceeded the pixel budget.
+    """
+
+    image: Image.Image
+    scale: float
+    dpi: float
+
+
+def _broken(detail: str) -> DocumentError:
+    return DocumentError(
+        DocumentErrorCode.BROKEN_PDF,
+        f"This PDF is damaged{detail} and cannot be read; export or scan it again.",
+    )
+
+
+def _check_pdf_tail(path: str | os.PathLike[str]) -> None:
+    with open(path, "rb") as file:
+        file.seek(0, os.SEEK_END)
+        size = file.tell()
+        file.seek(max(0, size - _EOF_WINDOW))
+        tail = file.read()
+    if b"%%EOF" not in tail:
+        raise _broken(" (the file is incomplete: it looks cut off)")
+
+
+@contextlib.contextmanager
+def open_pdf(
+    path: str | os.PathLike[str], password: str | None = None
+) -> Iterator[pypdfium2.PdfDocument]:
+    """Open a PDF, turning PDFium's failures into :class:`DocumentError`.
+
+    Raises ``ENCRYPTED`` (a password is needed, or the encryption is unsupported) or
+    ``BROKEN_PDF``.
+    """
+    try:
+        pdf = pypdfium2.PdfDocument(os.fspath(path), password=password)
+    except pypdfium2.PdfiumError as error:
+        code = getattr(error, "err_code", None)
+        if code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
+            raise DocumentError(
+                DocumentErrorCode.ENCRYPTED,
+                "This PDF is password-protected; remove the password and upload it again.",
+            ) from error
+        raise _broken("") from error
+    try:
+        yield pdf
+    finally:
+        pdf.close()
+
+
+def inspect_pdf(
+    path: str | os.PathLike[str], *, max_pages: int = MAX_PAGES
+) -> list[tuple[float, float]]:
+    """Validate a PDF and return its pages' displayed sizes in points (rotation applied).
+
+    Reads the page tree only (no page content). Raises :class:`DocumentError`:
+    ``BROKEN_PDF`` (truncated file, no pages, a page the page tree cannot resolve),
+    ``ENCRYPTED``, ``TOO_LARGE`` (more than ``max_pages`` pages).
+    """
+    _check_pdf_tail(path)
+    with open_pdf(path) as pdf:
+        count = len(pdf)
+        if count == 0:
+            raise _broken(" (it has no pages)")
+        if count > max_pages:
+            raise DocumentError(
+                DocumentErrorCode.TOO_LARGE,
+                f"This PDF has {count} pages; at most {max_pages} are accepted. "
+                "Split it into smaller documents.",
+            )
+        sizes: list[tuple[float, float]] = []
+        for index in range(count):
+            try:
+                width, height = pdf.get_page_size(index)
+            except pypdfium2.PdfiumError as error:
+                raise _broken(f" (page {index + 1} is missing)") from error
+            if not (width > 0 and height > 0):
+                raise _broken(f" (page {index + 1} has no size)")
+            sizes.append((width, height))
+    return sizes
+
+
+def inspect_document(
+    path: str | os.PathLike[str],
+    *,
+    max_pages: int = MAX_PAGES,
+    max_image_pixels: int = MAX_IMAGE_PIXELS,
+) -> DocumentInfo:
+    """Detect an upload's type by content and validate it; return its pages' sizes in points.
+
+    Images are decoded frame by frame (so a corrupt TIFF frame is found now, not during OCR);
+    their page size comes from their resolution (300 dpi when none is declared). Raises
+    :class:`DocumentError` (every code in :class:`DocumentErrorCode` but
+    ``PAGE_OUT_OF_RANGE``), or ``OSError`` when the file cannot be read.
+    """
+    file_type = detect_file_type(path)
+    if file_type is FileType.PDF:
+        sizes = inspect_pdf(path, max_pages=max_pages)
+    else:
+        frames = inspect_image(path, max_pixels=max_image_pixels)
+        if len(frames) > max_pages:
+            raise DocumentError(
+                DocumentErrorCode.TOO_LARGE,
+                f"This image has {len(frames)} pages; at most {max_pages} are accepted.",
+            )
+        sizes = [frame.size_points for frame in frames]
+    return DocumentInfo(file_type, len(sizes), sizes)
+
+
+def render_scale(
+    width_pt: float, height_pt: float, dpi: float, max_pixels: int = MAX_RENDER_PIXELS
+) -> float:
+    """Pixels per point to render a page of this size at ``dpi`` within ``max_pixels``."""
+    scale = dpi / 72.0
+    pixels = width_pt * scale * height_pt * scale
+    if pixels > max_pixels:
+        scale *= (max_pixels / pixels) ** 0.5
+    return scale
+
+
+def render_page(
+    pdf_path: str | os.PathLike[str],
+    page_index: int,
+    dpi: float = 300.0,
+    *,
+    max_pixels: int = MAX_RENDER_PIXELS,
+    grayscale: bool = False,
+) -> RenderedPage:
+    """Render one page (0-based index) to an RGB (or ``L``) image, upright as displayed.
+
+    A page too large for ``max_pixels`` at ``dpi`` is rendered at the highest resolution that
+    fits; the returned ``scale`` says which. Raises :class:`DocumentError` (``BROKEN_PDF``,
+    ``ENCRYPTED``, ``PAGE_OUT_OF_RANGE``) and ``ValueError`` for a non-positive ``dpi``.
+    """
+    if dpi <= 0:
+        raise ValueError(f"dpi must be positive, not {dpi!r}")
+    with open_pdf(pdf_path) as pdf:
+        page = _get_page(pdf, page_index)
+        try:
+            width, height = page.get_size()
+            scale = render_scale(width, height, dpi, max_pixels)
+            # Rounding the page up to whole pixels can add one row/column: stay inside.
+            while round(width * scale) * round(height * scale) > max_pixels:
+                scale *= 0.999
+            bitmap = page.render(scale=scale, grayscale=grayscale)
+            try:
+                image = bitmap.to_pil()
+                image = image.convert("L" if grayscale else "RGB")
+            finally:
+                bitmap.close()
+        finally:
+            page.close()
+    image.info["dpi"] = (scale * 72.0, scale * 72.0)
+    return RenderedPage(image, scale, scale * 72.0)
+
+
+def _get_page(pdf: pypdfium2.PdfDocument, page_index: int) -> pypdfium2.PdfPage:
+    if not 0 <= page_index < len(pdf):
+        raise DocumentError(
+            DocumentErrorCode.PAGE_OUT_OF_RANGE,
+            f"Page {page_index + 1} does not exist; this document has {len(pdf)} pages.",
+        )
+    try:
+        return pdf.get_page(page_index)
+    except pypdfium2.PdfiumError as error:
+        raise _broken(f" (page {page_index + 1} cannot be loaded)") from error
