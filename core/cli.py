@@ -1,0 +1,199 @@
+"""``archivist``: the command line (serve, worker, run, migrate, createuser).
+
+``serve`` and ``worker`` load the API and the job runner by dotted name, so that ``core`` never
+imports ``graphql`` or ``jobs`` (see ARCHITECTURE.md). Every start-up check that fails prints
+one line naming the setting at fault and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import importlib
+import os
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+
+from archivist.core.db import check_database, configure_database, database
+from archivist.core.errors import UserFacingError
+from archivist.core.settings import Settings, SettingsError, load_settings, use_settings
+
+EXIT_BAD_SETTING = 2
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    use_settings(settings)
+    return settings
+
+
+def _open_database(settings: Settings) -> None:
+    configure_database(settings.database_url)
+    check_database()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from archivist.core.migrations import migrate
+
+    settings = _settings()
+    _open_database(settings)
+    with database.connection_context():
+        applied = migrate(database.obj)
+    print(f"Applied {', '.join(applied)}." if applied else "The database is up to date.")
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if args.password is not None:
+        return str(args.password)
+    if not sys.stdin.isatty():
+        raise UserFacingError(
+            "PASSWORD_REQUIRED", "Give --password or --password-stdin (no terminal to ask on)."
+        )
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password (again): "):
+        raise UserFacingError("PASSWORD_MISMATCH", "The two passwords differ.")
+    return first
+
+
+def cmd_createuser(args: argparse.Namespace) -> int:
+    from archivist.core.users import create_user
+
+    settings = _settings()
+    _open_database(settings)
+    username = args.username
+    if username is None:
+        if not sys.stdin.isatty():
+            print("archivist createuser: give --username", file=sys.stderr)
+            return EXIT_BAD_SETTING
+        username = input("Username: ")
+    try:
+        password = _read_password(args)
+        with database.connection_context():
+            user = create_user(username, password, email=args.email, superuser=args.superuser)
+    except UserFacingError as error:
+        print(f"archivist createuser: {error.message}", file=sys.stderr)
+        return 1
+    kind = "superuser" if user.is_superuser else "user"
+    print(f"Created {kind} {user.username!r} with a Home and an Inbox folder.")
+    return 0
+
+
+def ensure_admin(settings: Settings) -> None:
+    """On first run (no users at all), create ``admin``; print a generated password once."""
+    from archivist.core.users import create_user, user_count
+
+    with database.connection_context():
+        if user_count() > 0:
+            return
+        password = settings.admin_password or secrets.token_urlsafe(12)
+        create_user("admin", password, superuser=True)
+    if settings.admin_password:
+        print("Created the user 'admin' with the password from ARCHIVIST_ADMIN_PASSWORD.")
+    else:
+        print(f"Created the user 'admin' with the password {password!r} (shown only this once).")
+
+
+def _startup_checks(settings: Settings, *, need_redis: bool) -> None:
+    from archivist.core.queue import check_redis
+
+    _open_database(settings)
+    if settings.redis_url is not None or need_redis:
+        check_redis(settings)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings()
+    _startup_checks(settings, need_redis=False)
+    if settings.redis_url is None:
+        print(
+            "archivist serve: ARCHIVIST_REDIS_URL is not set: uploads will wait until a "
+            "worker and Redis are running.",
+            file=sys.stderr,
+        )
+    uvicorn.run(
+        "archivist.graphql.app:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port if args.port is not None else settings.port,
+        log_level="debug" if settings.debug else "info",
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _startup_checks(settings, need_redis=True)
+    worker = importlib.import_module("archivist.jobs.worker")
+    worker.run(settings, burst=args.burst, name=args.name)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from archivist.core.supervisor import run_embedded
+
+    settings = _settings()
+    return run_embedded(settings, workers=args.workers, ensure_admin=ensure_admin)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="archivist",
+        description="Archivist document management system. Settings come from ARCHIVIST_* "
+        "environment variables (see README).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the GraphQL API under Uvicorn")
+    serve.add_argument("--host", help="address to listen on (default: ARCHIVIST_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: ARCHIVIST_PORT)")
+    serve.set_defaults(handler=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run a worker for background jobs")
+    worker.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+    worker.add_argument("--name", help="worker name (default: RQ picks a unique one)")
+    worker.set_defaults(handler=cmd_worker)
+
+    run = commands.add_parser(
+        "run",
+        help="migrate, create the first admin, start Redis (unless ARCHIVIST_REDIS_URL is set), "
+        "workers and the API; Ctrl-C stops them all",
+    )
+    run.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    run.set_defaults(handler=cmd_run)
+
+    migrate = commands.add_parser("migrate", help="bring the database to the current schema")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    createuser = commands.add_parser("createuser", help="create a user (asks what is missing)")
+    createuser.add_argument("--username")
+    createuser.add_argument("--email")
+    createuser.add_argument("--password", help="the password (visible in `ps`; prefer stdin)")
+    createuser.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    createuser.add_argument("--superuser", action="store_true", help="may administer users")
+    createuser.set_defaults(handler=cmd_createuser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except SettingsError as error:
+        print(f"archivist {args.command}: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTING
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

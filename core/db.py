@@ -1,0 +1,115 @@
+"""The database: one URL picks SQLite, PostgreSQL or MySQL/MariaDB.
+
+Models bind to :data:`database`, a proxy initialised by :func:`configure_database`. Peewee keeps
+one connection per thread, so no connection is ever shared across threads; the server databases
+use a connection pool. Async code runs database work with :func:`run_db`, in a worker thread,
+so the event loop never blocks on a query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from peewee import Database, DatabaseProxy, SqliteDatabase
+from playhouse.pool import PooledMySQLDatabase, PooledPostgresqlDatabase
+
+from archivist.core.settings import SettingsError
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+database = DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",  # readers do not block the writer
+    "foreign_keys": 1,
+    "busy_timeout": 10000,  # wait for a writer instead of failing with "database is locked"
+    "synchronous": "normal",
+}
+
+
+def utcnow() -> datetime:
+    """Now, as the naive UTC datetime that every DateTimeField stores."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def open_database(url: str, *, max_connections: int = 20) -> Database:
+    """Build (not connect) the peewee Database for ``url``.
+
+    Raises :class:`SettingsError` naming ARCHIVIST_DATABASE_URL for an unknown scheme.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+", 1)[0]
+    options: dict[str, Any] = dict(parse_qsl(parts.query))
+    if scheme == "sqlite":
+        path = unquote(parts.path)
+        # sqlite:///relative/path and sqlite:////absolute/path both name a file.
+        path = path[1:] if path.startswith("//") else path
+        return SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS)
+    common: dict[str, Any] = {
+        "host": parts.hostname or "127.0.0.1",
+        "user": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+        "max_connections": int(options.pop("max_connections", max_connections)),
+        "stale_timeout": 300,
+        "timeout": 30,  # wait this long for a free pooled connection
+    }
+    name = parts.path.strip("/")
+    if scheme in ("postgresql", "postgres"):
+        return PooledPostgresqlDatabase(
+            name, port=parts.port or 5432, **_without_none(common), **options
+        )
+    if scheme == "mysql":
+        mysql = _without_none(common)
+        if "password" in mysql:
+            mysql["passwd"] = mysql.pop("password")
+        return PooledMySQLDatabase(
+            name, port=parts.port or 3306, charset="utf8mb4", **mysql, **options
+        )
+    raise SettingsError(f"ARCHIVIST_DATABASE_URL: unknown database scheme {parts.scheme!r}")
+
+
+def _without_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def configure_database(url: str) -> Database:
+    """Point every model at the database named by ``url``; returns it."""
+    if database.obj is not None and not database.is_closed():
+        database.close()
+    if isinstance(database.obj, PooledPostgresqlDatabase | PooledMySQLDatabase):
+        database.obj.close_all()
+    db = open_database(url)
+    database.initialize(db)
+    return db
+
+
+def check_database() -> None:
+    """Connect once, run a trivial query; raises SettingsError naming the variable on failure."""
+    try:
+        with database.connection_context():
+            database.execute_sql("SELECT 1")
+    except Exception as error:  # any driver error: the message is what the user needs
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise SettingsError(f"ARCHIVIST_DATABASE_URL: cannot connect: {first_line}") from error
+
+
+def with_connection(function: Callable[P, T]) -> Callable[P, T]:
+    """Decorate ``function`` so it runs inside a connection it opens and gives back."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        with database.connection_context():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+async def run_db(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run database work in a worker thread, inside a connection, without blocking the loop."""
+    return await asyncio.to_thread(with_connection(function), *args, **kwargs)

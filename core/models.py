@@ -1,0 +1,133 @@
+"""Peewee models: the database is the source of truth for everything Archivist knows.
+
+Timestamps are naive UTC (see :func:`archivist.core.db.utcnow`). The tables are created and
+changed by the numbered migrations in ``core/migrations``, never by ``create_tables``; a test
+checks that the migrated schema matches these models.
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+)
+
+from archivist.core.db import database, utcnow
+
+
+class BaseModel(Model):
+    id = AutoField()
+
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class User(BaseModel):
+    username = CharField(max_length=150, unique=True)
+    email = CharField(max_length=254, null=True)
+    password_hash = CharField(max_length=255)
+    is_superuser = BooleanField(default=False)
+    is_active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "archivist_user"  # "user" is reserved in PostgreSQL
+
+
+class Group(BaseModel):
+    name = CharField(max_length=150, unique=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "archivist_group"  # "group" is reserved everywhere
+
+
+class Membership(BaseModel):
+    user = ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
+    group = ForeignKeyField(Group, backref="memberships", on_delete="CASCADE")
+    user_id: int
+    group_id: int
+
+    class Meta:
+        indexes = ((("user", "group"), True),)
+
+
+class Node(BaseModel):
+    """A folder or a document, in one tree per owner (a user or a group)."""
+
+    FOLDER = "folder"
+    DOCUMENT = "document"
+    HOME = "home"
+    INBOX = "inbox"
+
+    kind = CharField(max_length=16)
+    title = CharField(max_length=255)
+    parent = ForeignKeyField("self", null=True, backref="children", on_delete="CASCADE")
+    owner_user = ForeignKeyField(User, null=True, backref="nodes", on_delete="CASCADE")
+    owner_group = ForeignKeyField(Group, null=True, backref="nodes", on_delete="CASCADE")
+    # "home" or "inbox" for the two folders every owner has; None for every other node.
+    special = CharField(max_length=16, null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    # Peewee's foreign-key id attributes, declared for the type checker.
+    parent_id: int | None
+    owner_user_id: int | None
+    owner_group_id: int | None
+
+    class Meta:
+        indexes = (
+            (("owner_user", "special"), True),
+            (("owner_group", "special"), True),
+            (("parent", "title"), True),
+        )
+
+
+class AccessToken(BaseModel):
+    """A bearer token; only its SHA-256 is stored, so a database leak reveals no token."""
+
+    user = ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(index=True)
+    revoked_at = DateTimeField(null=True)
+    user_id: int
+
+
+class LoginAttempt(BaseModel):
+    """One login try; failures within a window throttle further tries for that username."""
+
+    username = CharField(max_length=150)
+    attempted_at = DateTimeField(default=utcnow)
+    succeeded = BooleanField()
+    remote_addr = CharField(max_length=64, null=True)
+
+    class Meta:
+        indexes = ((("username", "attempted_at"), False),)
+
+
+class Migration(BaseModel):
+    """Which numbered migrations have run."""
+
+    number = IntegerField(unique=True)
+    name = CharField(max_length=255)
+    applied_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "archivist_migration"
+
+
+MODELS: list[type[BaseModel]] = [
+    User,
+    Group,
+    Membership,
+    Node,
+    AccessToken,
+    LoginAttempt,
+    Migration,
+]

@@ -1,0 +1,25 @@
+"""The executable schema: ``schema.graphql`` joined with every module's bindables."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from ariadne import make_executable_schema
+from graphql import GraphQLSchema
+
+from archivist.graphql import nodes, scalars, users
+
+
+def type_defs() -> str:
+    """The SDL of the API contract, as shipped with the package."""
+    return (files("archivist") / "schema.graphql").read_text(encoding="utf-8")
+
+
+def build_schema() -> GraphQLSchema:
+    return make_executable_schema(
+        type_defs(),
+        *scalars.bindables,
+        *users.bindables,
+        *nodes.bindables,
+        convert_names_case=True,
+    )

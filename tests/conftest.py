@@ -1,0 +1,79 @@
+"""Shared fixtures: a real database (SQLite, PostgreSQL or MariaDB), a real Redis, the app.
+
+``ARCHIVIST_TEST_DATABASE_URL`` picks the database (default: SQLite in a temporary folder);
+``ARCHIVIST_TEST_REDIS_URL`` the Redis (default redis://127.0.0.1:6379/15). Every test starts
+from empty tables; the schema is built once per session by running every migration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from peewee import Database
+from starlette.testclient import TestClient
+from support import TEST_PASSWORD, default_database_url, drop_all_tables, settings_env
+
+from archivist.core.db import configure_database, database
+from archivist.core.migrations import migrate
+from archivist.core.models import MODELS, Migration
+from archivist.core.settings import Settings, load_settings, use_settings
+
+
+@pytest.fixture(scope="session")
+def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("archivist")
+
+
+@pytest.fixture(scope="session")
+def database_url(session_dir: Path) -> str:
+    return default_database_url(session_dir)
+
+
+@pytest.fixture(scope="session")
+def migrated_database(database_url: str) -> Iterator[Database]:
+    db = configure_database(database_url)
+    with db.connection_context():
+        drop_all_tables(db)
+        migrate(db)
+    yield db
+    if not db.is_closed():
+        db.close()
+
+
+def clear_tables() -> None:
+    with database.connection_context(), database.atomic():
+        for model in reversed(MODELS):
+            if model is not Migration:
+                model.delete().execute()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, migrated_database: Database) -> Settings:
+    """Settings for one test, on a clean database and a fresh data directory."""
+    clear_tables()
+    value = load_settings(settings_env(tmp_path / "data", database_url))
+    use_settings(value)
+    return value
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    from archivist.graphql.app import create_app
+
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make_user(settings: Settings) -> Any:
+    """Create users with :data:`TEST_PASSWORD`."""
+    from archivist.core.users import create_user
+
+    def factory(username: str, **kwargs: Any) -> Any:
+        with database.connection_context():
+            return create_user(username, TEST_PASSWORD, **kwargs)
+
+    return factory

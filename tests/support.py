@@ -1,0 +1,88 @@
+"""Helpers shared by the tests (importable as ``support``: pyproject puts tests/ on the path)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from peewee import Database
+from starlette.testclient import TestClient
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_PASSWORD = "correct horse battery"
+
+
+def default_database_url(tmp_dir: Path) -> str:
+    return os.environ.get("ARCHIVIST_TEST_DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.sqlite3'}"
+
+
+def default_redis_url() -> str:
+    return os.environ.get("ARCHIVIST_TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
+
+
+def settings_env(data_dir: Path, database_url: str, **overrides: str) -> dict[str, str]:
+    """An environment for Archivist processes under test."""
+    env = {
+        "ARCHIVIST_DATA_DIR": str(data_dir),
+        "ARCHIVIST_DATABASE_URL": database_url,
+        "ARCHIVIST_REDIS_URL": default_redis_url(),
+        "ARCHIVIST_SECRET_KEY": "test-secret-key-0123456789",
+        "ARCHIVIST_LOGIN_MAX_FAILURES": "3",
+    }
+    env.update(overrides)
+    return env
+
+
+def drop_all_tables(db: Database) -> None:
+    """Empty a server database of every table, whatever an earlier run left."""
+    tables = db.get_tables()
+    if not tables:
+        return
+    if db.__class__.__name__.endswith("MySQLDatabase"):
+        db.execute_sql("SET FOREIGN_KEY_CHECKS = 0")
+        for table in tables:
+            db.execute_sql(f"DROP TABLE `{table}`")
+        db.execute_sql("SET FOREIGN_KEY_CHECKS = 1")
+    elif db.__class__.__name__.endswith("PostgresqlDatabase"):
+        db.execute_sql("DROP TABLE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+    else:
+        db.execute_sql("PRAGMA foreign_keys = OFF")
+        for table in tables:
+            db.execute_sql(f'DROP TABLE "{table}"')
+        db.execute_sql("PRAGMA foreign_keys = ON")
+
+
+def graphql(
+    client: TestClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """POST one GraphQL operation; returns the decoded response body."""
+    all_headers = dict(headers or {})
+    if token is not None:
+        all_headers["Authorization"] = f"Bearer {token}"
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
+    )
+    body: dict[str, Any] = response.json()
+    return body
+
+
+LOGIN = """
+mutation Login($username: String!, $password: String!) {
+  login(username: $username, password: $password) {
+    token expiresAt user { username } errors { code message field }
+  }
+}
+"""
+
+
+def login(client: TestClient, username: str, password: str = TEST_PASSWORD) -> str:
+    """Log in through GraphQL; returns the token (fails the test otherwise)."""
+    payload = graphql(client, LOGIN, {"username": username, "password": password})["data"]
+    assert payload["login"]["errors"] == [], payload
+    token: str = payload["login"]["token"]
+    return token
