@@ -9,7 +9,7 @@ positions), ``Z`` language-tagged stems, ``S``/``XS`` title words and stems, ``K
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,13 @@ _KEYWORD_PREFIX = {"tag": "K", "in": "P", "type": "T", "lang": "L"}
 _DATE_SLOT = {"created": SLOT_CREATED, "modified": SLOT_MODIFIED}
 _RETRIES = 5
 
-_stem = build_stemmer_cache(lambda language: lambda word: xapian.Stem(language)(word).decode())
+
+def _stemmer(language: str) -> Callable[[str], str]:
+    stemmer = xapian.Stem(language)
+    return lambda word: stemmer(word).decode()
+
+
+_stem = build_stemmer_cache(_stemmer)
 
 
 class XapianIndex(SearchIndex):
