@@ -104,7 +104,13 @@ def _frame_dpi(image: Image.Image) -> tuple[float, float]:
     low, high = _PLAUSIBLE_DPI
     if not (low <= dpi_x <= high and low <= dpi_y <= high):
         return DEFAULT_DPI, DEFAULT_DPI
-    return dpi_x, dpi_y
+    return _whole_if_close(dpi_x), _whole_if_close(dpi_y)
+
+
+def _whole_if_close(dpi: float) -> float:
+    # PNG stores pixels per metre: 200 dpi comes back as 199.9996, which would make the page
+    # a hair larger than its pixels.
+    return float(round(dpi)) if abs(dpi - round(dpi)) < 0.05 else dpi
 
 
 def iter_frames(

@@ -8,6 +8,7 @@ page tree, never all its pages' content, so a document of thousands of pages is 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -183,9 +184,10 @@ def render_page(
         page = _get_page(pdf, page_index)
         try:
             width, height = page.get_size()
-            scale = render_scale(width, height, dpi, max_pixels)
-            # Rounding the page up to whole pixels can add one row/column: stay inside.
-            while round(width * scale) * round(height * scale) > max_pixels:
+            # PDFium's bitmap is the page size times scale, rounded up: shave off float noise
+            # (216 pt at 200 dpi is 600 px, not 601), then stay inside the pixel budget.
+            scale = render_scale(width, height, dpi, max_pixels) * (1 - 1e-9)
+            while math.ceil(width * scale) * math.ceil(height * scale) > max_pixels:
                 scale *= 0.999
             bitmap = page.render(scale=scale, grayscale=grayscale)
             try:
