@@ -71,9 +71,13 @@ def day(year: int, month: int, day_: int) -> datetime:
     return datetime(year, month, day_, 12, tzinfo=UTC)
 
 
-@pytest.fixture
-def library(index: SearchIndex) -> SearchIndex:
-    """A small, hand-written set of documents that the query tests search."""
+@pytest.fixture(scope="session", params=ENGINES)
+def library(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SearchIndex]:
+    """A small, hand-written set of documents that the query tests search (read only,
+    so it is built once per engine)."""
+    index = open_index(str(request.param), tmp_path_factory.mktemp("library") / "index")
     p = page_record
     index.replace_document(1, [
         p(1, 1, "Invoice for electricity. The total amount due is 120 euros."
@@ -113,7 +117,8 @@ def library(index: SearchIndex) -> SearchIndex:
           folder_path=("Home", "Insurance"),
           created=day(2022, 7, 1), modified=day(2024, 1, 10)),
     ])  # fmt: skip
-    return index
+    yield index
+    index.close()
 
 
 Find = Callable[..., set[tuple[int, int]]]
