@@ -23,4 +23,5 @@ class NotFound(UserFacingError):
     """The thing does not exist, or the viewer may not see it (the two look the same)."""
 
     def __init__(self, what: str = "node", field: str | None = "id") -> None:
-        super().__init__("NOT_FOUND", f"No {what} with this id exists, or you may not see it.", field)
+        message = f"No {what} with this id exists, or you may not see it."
+        super().__init__("NOT_FOUND", message, field)

@@ -70,9 +70,7 @@ class AuthenticatedWSHandler(GraphQLTransportWSHandler):
             await websocket.close(code=4429)  # protocol: too many initialisation requests
             return
         try:
-            viewer, token = await authenticate(
-                _authorization_from_payload(message.get("payload"))
-            )
+            viewer, token = await authenticate(_authorization_from_payload(message.get("payload")))
             if viewer is None:
                 raise unauthenticated()
         except AuthenticationError as error:
@@ -82,6 +80,4 @@ class AuthenticatedWSHandler(GraphQLTransportWSHandler):
             return
         websocket.scope[VIEWER_SCOPE_KEY] = viewer
         websocket.scope[TOKEN_SCOPE_KEY] = token
-        await super().handle_websocket_connection_init_message(
-            websocket, message, client_context
-        )
+        await super().handle_websocket_connection_init_message(websocket, message, client_context)

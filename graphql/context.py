@@ -66,9 +66,7 @@ def context_factory(settings: Settings) -> Any:
             )
         context = Context(request, settings)
         try:
-            context.viewer, context.token = await authenticate(
-                request.headers.get("authorization")
-            )
+            context.viewer, context.token = await authenticate(request.headers.get("authorization"))
         except AuthenticationError as error:
             context.auth_error = error
         return context

@@ -49,7 +49,6 @@ PAGE = """<!DOCTYPE html>
   <script src="{assets}/react-dom.production.min.js"></script>
   <script src="{assets}/graphiql.min.js"></script>
   <script src="{assets}/graphql-ws.min.js"></script>
-  <script src="{assets}/graphiql-plugin-explorer.umd.js"></script>
 </head>
 <body>
   <div id="graphiql">Loading GraphiQL…</div>
@@ -67,12 +66,9 @@ PAGE = """<!DOCTYPE html>
         url: wsUrl, lazy: true, connectionParams: () => storedHeaders(),
       }}),
     }});
-    const plugins = window.GraphiQLPluginExplorer
-      ? [GraphiQLPluginExplorer.explorerPlugin()] : [];
     ReactDOM.render(
       React.createElement(GraphiQL, {{
         fetcher,
-        plugins,
         shouldPersistHeaders: true,
         defaultEditorToolsVisibility: true,
         defaultQuery: params.get("query") || {default_query},

@@ -72,4 +72,3 @@ def _depth(
 
 def validation_rules(max_depth: int) -> list[type[ASTValidationRule]]:
     return [depth_limit_rule(max_depth)]
-

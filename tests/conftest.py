@@ -7,6 +7,7 @@ from empty tables; the schema is built once per session by running every migrati
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,3 +78,30 @@ def make_user(settings: Settings) -> Any:
             return create_user(username, TEST_PASSWORD, **kwargs)
 
     return factory
+
+
+@pytest.fixture
+def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """``archivist serve`` in a real process on a free port; yields its base URL."""
+    import subprocess
+    import sys
+
+    from support import free_port, wait_for_http
+
+    port = free_port()
+    env = settings_env(settings.data_dir, settings.database_url, ARCHIVIST_PORT=str(port))
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "archivist.core.cli", "serve"],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{base}/health", process=process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()

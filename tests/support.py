@@ -86,3 +86,30 @@ def login(client: TestClient, username: str, password: str = TEST_PASSWORD) -> s
     assert payload["login"]["errors"] == [], payload
     token: str = payload["login"]["token"]
     return token
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_http(url: str, timeout: float = 60.0, process: Any = None) -> None:
+    """Poll ``url`` until it answers 200; fails early if ``process`` exits."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"process exited with {process.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
