@@ -71,7 +71,8 @@ class SearchIndex(ABC):
 
     Writes from several processes wait for each other (see ``archivist.indexes.locking``);
     readers never wait for writers and see each write whole or not at all. Use as a
-    context manager, or call :meth:`close` when done.
+    context manager, or call :meth:`close` when done. An index object is not thread-safe:
+    open one per thread (they share the folder and its write lock).
     """
 
     backend: ClassVar[str]

@@ -104,6 +104,7 @@ class _Token:
     quoted: bool = False  # a "field" token whose value was quoted
 
 
+_OPERATORS: dict[str, _TokenKind] = {"OR": "or", "AND": "and", "NOT": "not"}
 _FIELD = re.compile(r"([A-Za-z]+):(.*)", re.DOTALL)
 _DELIMITERS = frozenset('()"')
 _DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
@@ -174,8 +175,9 @@ def _quoted(query: str, start: int) -> tuple[str, int]:
 
 
 def _chunk_token(query: str, chunk: str, start: int) -> _Token:
-    if chunk in ("OR", "AND", "NOT"):
-        return _Token(chunk.lower(), chunk, start + 1)  # type: ignore[arg-type]
+    operator = _OPERATORS.get(chunk)
+    if operator is not None:
+        return _Token(operator, chunk, start + 1)
     field = _FIELD.fullmatch(chunk)
     if field is None:
         return _Token("word", chunk, start + 1)
@@ -256,7 +258,8 @@ class _Parser:
         if token.kind in ("or", "and"):
             raise QueryError(f"Dangling operator {token.text} at position {token.position}")
         if token.kind == "lparen":
-            if self.peek() is not None and self.peek().kind == "rparen":  # type: ignore[union-attr]
+            following = self.peek()
+            if following is not None and following.kind == "rparen":
                 raise QueryError(f"Empty parentheses at position {token.position}")
             node = self.and_expr()
             if self.peek() is None:

@@ -204,7 +204,8 @@ def _stems(language: str, found: list[str]) -> list[str]:
 
 
 def _filter(node: query.Query) -> query.Query:
-    # Filters restrict without adding to the score, as Xapian's boolean terms do.
+    # Filters give every page they match the same score, so that how often a reader or
+    # tag term occurs never ranks one page above another (Xapian's boolean terms weigh 0).
     return query.ConstantScoreQuery(node, 0.0)
 
 

@@ -9,6 +9,7 @@ positions), ``Z`` language-tagged stems, ``S``/``XS`` title words and stems, ``K
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -198,23 +199,22 @@ def _document(record: PageRecord) -> Any:
     language = language_code(record.language)
     document = xapian.Document()
     document.set_data(StoredPage.of(record, language).dumps())
-    for position, word in enumerate(words(record.text), start=1):
-        document.add_posting(f"W{word}", position)
-        if (stem := _stem(language, word)) is not None:
-            document.add_term(f"Z{stem_term(language, stem)}")
-    for position, word in enumerate(words(record.title), start=1):
-        document.add_posting(f"S{word}", position)
-        if (stem := _stem(language, word)) is not None:
-            document.add_term(f"XS{stem_term(language, stem)}")
-    for tag in record.tags:
-        document.add_boolean_term(f"K{keyword(tag)}")
+    for plain, stemmed, found in (("W", "Z", words(record.text)), ("S", "XS", words(record.title))):
+        for position, word in enumerate(found, start=1):
+            document.add_posting(f"{plain}{word}", position)
+        # One call per distinct stem, with its count: far fewer calls into Xapian.
+        for word, count in Counter(found).items():
+            if (stem := _stem(language, word)) is not None:
+                document.add_term(f"{stemmed}{stem_term(language, stem)}", count)
+    for tag in filter(None, map(keyword, record.tags)):
+        document.add_boolean_term(f"K{tag}")
     for folder in folder_terms(record.folder_path):
         document.add_boolean_term(f"P{folder}")
     if record.document_type:
         document.add_boolean_term(f"T{keyword(record.document_type)}")
     document.add_boolean_term(f"L{language}")
-    for reader in record.readers:
-        document.add_boolean_term(f"R{keyword(reader)}")
+    for reader in filter(None, map(keyword, record.readers)):
+        document.add_boolean_term(f"R{reader}")
     document.add_boolean_term(f"Q{record.document_id}")
     document.add_boolean_term(f"V{record.document_id}:{record.version_id}")
     document.add_value(SLOT_DOCUMENT, str(record.document_id))
