@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -54,13 +54,10 @@ def words(text: str) -> list[str]:
     return [word for word in _WORD.findall(normalize(text)) if len(word) <= MAX_WORD_LENGTH]
 
 
-def word_spans(text: str) -> Iterator[tuple[int, int, str]]:
-    """Yield ``(start, end, normalized word)`` for each word of the original ``text``.
-
-    Offsets index the original string so that highlighting can cut it exactly.
-    """
-    for match in _WORD.finditer(text):
-        yield match.start(), match.end(), normalize(match.group())
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """The ``(start, end)`` of each word of ``text`` as written (not normalized), so
+    that highlighting can cut the original string exactly."""
+    return [match.span() for match in _WORD.finditer(text)]
 
 
 def stem_term(language: str, stem: str) -> str:

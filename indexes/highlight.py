@@ -11,7 +11,7 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from archivist.indexes.analysis import word_spans
+from archivist.indexes.analysis import normalize, word_spans
 from archivist.indexes.query import And, Node, Not, Or, Phrase, Prefix, Word
 
 SNIPPET_WORDS = 30
@@ -26,6 +26,8 @@ class Highlighter:
     plain: set[str] = field(default_factory=set)
     stemmable: set[str] = field(default_factory=set)
     prefixes: set[str] = field(default_factory=set)
+    _stems: dict[str, set[str]] = field(default_factory=dict)  # language -> wanted stems
+    _decided: dict[str, dict[str, bool]] = field(default_factory=dict)  # language -> word
 
     @classmethod
     def for_query(cls, node: Node, stem: Callable[[str, str], str | None]) -> Highlighter:
@@ -48,15 +50,17 @@ class Highlighter:
             self.prefixes.add(node.text)
 
     def matches(self, word: str, language: str) -> bool:
-        """Whether a normalized page ``word`` in ``language`` is one the query looks for."""
+        """Whether a page ``word`` (as written) in ``language`` is one the query looks for."""
+        word = normalize(word)
         if word in self.plain or word in self.stemmable:
             return True
         if any(word.startswith(prefix) for prefix in self.prefixes):
             return True
-        stem = self.stem(language, word)
-        return stem is not None and any(
-            self.stem(language, wanted) == stem for wanted in self.stemmable
-        )
+        stems = self._stems.get(language)
+        if stems is None:
+            wanted = (self.stem(language, word) for word in self.stemmable)
+            stems = self._stems[language] = {stem for stem in wanted if stem is not None}
+        return bool(stems) and self.stem(language, word) in stems
 
     def highlight(self, text: str, language: str) -> tuple[str, tuple[str, ...]]:
         """Return ``(snippet, matched_terms)`` for a page.
@@ -65,12 +69,20 @@ class Highlighter:
         HTML-escaped, matches in ``<mark>``; matched terms are the distinct word forms of
         the whole page as written, in order of first appearance.
         """
-        spans = list(word_spans(text))
-        hits = [self.matches(word, language) for _, _, word in spans]
+        spans = word_spans(text)
+        # Pages repeat their words, and the hits of one search share most of them:
+        # decide each written form once per language and search.
+        decided = self._decided.setdefault(language, {})
+        hits = []
         matched: dict[str, None] = {}
-        for (start, end, _), hit in zip(spans, hits, strict=True):
+        for start, end in spans:
+            word = text[start:end]
+            hit = decided.get(word)
+            if hit is None:
+                hit = decided[word] = self.matches(word, language)
             if hit:
-                matched.setdefault(text[start:end], None)
+                matched.setdefault(word, None)
+            hits.append(hit)
         if not spans:
             return "", ()
         first = _best_window(hits)
@@ -78,7 +90,7 @@ class Highlighter:
         pieces: list[str] = [_ELLIPSIS] if first > 0 else []
         cursor = spans[first][0]
         for index in range(first, last + 1):
-            start, end, _ = spans[index]
+            start, end = spans[index]
             pieces.append(html.escape(text[cursor:start]))
             word = html.escape(text[start:end])
             pieces.append(f"<mark>{word}</mark>" if hits[index] else word)
