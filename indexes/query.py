@@ -6,6 +6,18 @@ field filters (``tag:``, ``title:``, ``in:``, ``type:``, ``lang:``, ``created:``
 ``modified:``). ``OR`` binds tighter than the implied ``AND``, as in web search engines:
 ``invoice 2023 OR 2024`` means ``invoice AND (2023 OR 2024)``.
 
+Filters: ``tag:`` and ``type:`` match whole values, case-insensitively (quote values
+with spaces: ``tag:"tax office"``); ``in:"Home/Taxes"`` matches that folder and every
+folder below it; ``lang:de`` an ISO 639-1 code; ``title:`` words like the page text
+(stemmed; quoted: an exact phrase; ``title:rep*``: a prefix). Dates (UTC) name a year,
+month or day: ``created:2024``, ``created:2024-03``, ``created:2024-03-05``; ``>D`` means
+after that whole period, ``>=D`` from its start, ``<D`` before its start, ``<=D`` until
+its end, ``D1..D2`` from the start of D1 to the end of D2 (either side may be left out).
+
+A quoted phrase matches exact word forms (not stems). ``NOT`` and ``-`` alone (``-draft``)
+mean every readable page without that word. Punctuation-only words (``&``) are skipped;
+words joined by punctuation (``e-mail``, ``3.5``) must stand together, like a phrase.
+
 Every malformed query raises :class:`QueryError` naming what is wrong and where
 (positions count characters from 1).
 """
