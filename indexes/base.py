@@ -122,9 +122,11 @@ class SearchIndex(ABC):
 
         Hits are ordered by relevance; ``offset``/``limit`` page through them (through
         documents when ``group_by_document``). No principals find nothing. Raises
-        :class:`QueryError` for a malformed query and ``ValueError`` for a negative
-        offset or a limit outside 1..1000.
+        :class:`QueryError` for a malformed query, ``ValueError`` for a negative offset
+        or a limit outside 1..1000, ``TypeError`` if ``principals`` is a single string.
         """
+        if isinstance(principals, str):  # a lone "user:5" would read as its characters
+            raise TypeError("principals must be a sequence of principals, not one string")
         if not 1 <= limit <= MAX_LIMIT or offset < 0:
             raise ValueError(f"limit must be 1..{MAX_LIMIT} and offset >= 0")
         node = parse_query(query)

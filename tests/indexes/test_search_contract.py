@@ -198,10 +198,12 @@ def test_paging_is_consistent_with_total(index: SearchIndex, make_page, grouped:
     assert len(set(seen)) == everything.total == (23 if grouped else 47)
 
 
-def test_limit_and_offset_are_checked(index: SearchIndex) -> None:
+def test_limit_offset_and_principals_are_checked(index: SearchIndex) -> None:
     for limit, offset in ((0, 0), (1001, 0), (10, -1)):
         with pytest.raises(ValueError, match="limit"):
             index.search("x", principals=["user:1"], limit=limit, offset=offset)
+    with pytest.raises(TypeError, match="not one string"):
+        index.search("x", principals="user:1")
 
 
 def test_naive_datetimes_are_utc(index: SearchIndex, make_page) -> None:
