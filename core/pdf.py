@@ -181,7 +181,7 @@ def render_page(
     if dpi <= 0:
         raise ValueError(f"dpi must be positive, not {dpi!r}")
     with open_pdf(pdf_path) as pdf:
-        page = _get_page(pdf, page_index)
+        page = load_page(pdf, page_index)
         try:
             width, height = page.get_size()
             # PDFium's bitmap is the page size times scale, rounded up: shave off float noise
@@ -201,7 +201,11 @@ def render_page(
     return RenderedPage(image, scale, scale * 72.0)
 
 
-def _get_page(pdf: pypdfium2.PdfDocument, page_index: int) -> pypdfium2.PdfPage:
+def load_page(pdf: pypdfium2.PdfDocument, page_index: int) -> pypdfium2.PdfPage:
+    """Load page ``page_index`` (0-based) of an open PDF; the caller closes it.
+
+    Raises :class:`DocumentError` (``PAGE_OUT_OF_RANGE``, ``BROKEN_PDF``).
+    """
     if not 0 <= page_index < len(pdf):
         raise DocumentError(
             DocumentErrorCode.PAGE_OUT_OF_RANGE,

@@ -19,7 +19,7 @@ import pypdfium2.raw as pdfium_c
 
 from archivist.core.atomic_write import atomic_write
 from archivist.core.document_errors import DocumentError, DocumentErrorCode
-from archivist.core.pdf import _get_page, open_pdf
+from archivist.core.pdf import load_page, open_pdf
 from archivist.core.words import Word
 
 # A page counts as having usable text when it carries at least this many real words (see
@@ -115,7 +115,7 @@ def extract_text_layer(pdf_path: str | os.PathLike[str], page_index: int) -> lis
     ``PAGE_OUT_OF_RANGE``).
     """
     with open_pdf(pdf_path) as pdf:
-        page = _get_page(pdf, page_index)
+        page = load_page(pdf, page_index)
         try:
             frame = _PageFrame.of(page)
             textpage = page.get_textpage()
@@ -214,15 +214,13 @@ def _stretch_to_boxes(
     where they were placed, then stretched.
     """
     natural: dict[int, tuple[float, float]] = {}
+    rect = pdfium_c.FS_RECTF()
     textpage = page.get_textpage()
     try:
-        for (_, indexes), owner in (
-            (entry, _handle(pdfium_c.FPDFText_GetTextObject(textpage.raw, entry[1][0])))
-            for entry in _read_words(textpage, frame)
-        ):
+        for _, indexes in _read_words(textpage, frame):
+            owner = _handle(pdfium_c.FPDFText_GetTextObject(textpage.raw, indexes[0]))
             if owner not in placed:
-                continue
-            rect = pdfium_c.FS_RECTF()
+                continue  # a word of the page's own content
             for index in indexes:
                 pdfium_c.FPDFText_GetLooseCharBox(textpage.raw, index, ctypes.byref(rect))
                 xa, _ = frame.to_display(rect.left, rect.top)
@@ -266,7 +264,7 @@ def write_searchable_pdf(
         for index, words in enumerate(words_per_page):
             if not words:
                 continue
-            page = _get_page(pdf, index)
+            page = load_page(pdf, index)
             try:
                 textpage = page.get_textpage()
                 try:

@@ -104,13 +104,21 @@ def get_easyocr_reader(
         reader = _readers.get(key)
         if reader is None:
             try:
-                reader = easyocr.Reader(
-                    list(languages),
-                    gpu=use_gpu,
-                    model_storage_directory=folder,
-                    download_enabled=False,
-                    verbose=False,
-                )
+                with warnings.catch_warnings():
+                    # On CPU EasyOCR quantizes its recognizer with torch APIs that torch now
+                    # deprecates; the warning is EasyOCR's to fix, the model works.
+                    warnings.filterwarnings(
+                        "ignore",
+                        message="torch.quantize_per_tensor, torch.quantize_per_channel",
+                        category=UserWarning,
+                    )
+                    reader = easyocr.Reader(
+                        list(languages),
+                        gpu=use_gpu,
+                        model_storage_directory=folder,
+                        download_enabled=False,
+                        verbose=False,
+                    )
             except (FileNotFoundError, ValueError) as error:
                 raise OcrError(
                     f"EasyOCR cannot read {'+'.join(languages)} with the models in {folder}: "
