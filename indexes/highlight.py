@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from archivist.indexes.analysis import normalize, word_spans
 from archivist.indexes.query import And, Node, Not, Or, Phrase, Prefix, Word
@@ -70,19 +71,14 @@ class Highlighter:
         the whole page as written, in order of first appearance.
         """
         spans = word_spans(text)
-        # Pages repeat their words, and the hits of one search share most of them:
+        forms = [text[start:end] for start, end in spans]
+        # Pages repeat their words, and the hits of one search share many of them:
         # decide each written form once per language and search.
         decided = self._decided.setdefault(language, {})
-        hits = []
-        matched: dict[str, None] = {}
-        for start, end in spans:
-            word = text[start:end]
-            hit = decided.get(word)
-            if hit is None:
-                hit = decided[word] = self.matches(word, language)
-            if hit:
-                matched.setdefault(word, None)
-            hits.append(hit)
+        for form in set(forms).difference(decided):
+            decided[form] = self.matches(form, language)
+        hits = [decided[form] for form in forms]
+        matched = tuple(dict.fromkeys(form for form, hit in zip(forms, hits, strict=True) if hit))
         if not spans:
             return "", ()
         first = _best_window(hits)
@@ -100,7 +96,7 @@ class Highlighter:
         else:
             pieces.append(html.escape(text[cursor:]))  # the page's closing punctuation
         snippet = " ".join("".join(pieces).split())  # OCR text is full of odd whitespace
-        return snippet, tuple(matched)
+        return snippet, matched
 
 
 def _best_window(hits: list[bool]) -> int:
@@ -110,12 +106,9 @@ def _best_window(hits: list[bool]) -> int:
     """
     if not any(hits):
         return 0
-    best_start, best_count = 0, -1
-    count = sum(hits[:SNIPPET_WORDS])
-    for start in range(max(1, len(hits) - SNIPPET_WORDS + 1)):
-        if start > 0:
-            count += hits[start + SNIPPET_WORDS - 1] - hits[start - 1]
-        if count > best_count:
-            best_start, best_count = start, count
+    running = [0, *accumulate(hits)]
+    width = min(SNIPPET_WORDS, len(hits))
+    counts = [running[start + width] - running[start] for start in range(len(hits) - width + 1)]
+    best_start = counts.index(max(counts))
     first_hit = hits.index(True, best_start)
     return max(0, min(best_start, first_hit - 3))
