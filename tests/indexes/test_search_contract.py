@@ -159,7 +159,8 @@ def test_snippets_mark_matches_and_escape_html(index: SearchIndex, make_page) ->
 
 
 def test_grouping_by_document(index: SearchIndex, make_page) -> None:
-    index.replace_document(1, [make_page(1, n, "lorem " * n + "ipsum") for n in range(1, 6)])
+    pages = [make_page(1, n, "lorem " * n + "ipsum", tags=("Big",)) for n in range(1, 6)]
+    index.replace_document(1, pages)
     index.replace_document(2, [make_page(2, 1, "lorem")])
     index.replace_document(3, [make_page(3, 1, "other")])
     results = index.search("lorem", principals=["user:1"], group_by_document=True)
@@ -169,9 +170,9 @@ def test_grouping_by_document(index: SearchIndex, make_page) -> None:
     assert 1 <= len(first.pages) <= 3
     assert first.pages[0].page_number == first.page_number
     assert len({page.page_number for page in first.pages}) == len(first.pages)
-    assert results.tag_facets == {}
     flat = index.search("lorem", principals=["user:1"])
     assert flat.total == 6
+    assert results.tag_facets == flat.tag_facets == {"Big": 5}  # facets count pages
 
 
 @pytest.mark.parametrize("grouped", [False, True])
