@@ -1,4 +1,4 @@
-"""The Xapian engine (the default): fast, compact, one writer at a time per database.
+"""The Xapian engine (the default): the faster one, with one writer at a time per database.
 
 Term prefixes follow Xapian's convention of upper-case prefixes: ``W`` page words (with
 positions), ``Z`` language-tagged stems, ``S``/``XS`` title words and stems, ``K`` tags,
