@@ -134,6 +134,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from archivist.core.queue import redis_connection
+    from archivist.core.reconcile import reconcile
+
+    settings = _settings()
+    _startup_checks(settings, need_redis=True)
+    with database.connection_context():
+        report = reconcile(settings, redis_connection(settings))
+    print(f"Reconciled: {report}.")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from archivist.core.supervisor import run_embedded
 
@@ -166,6 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     run.set_defaults(handler=cmd_run)
+
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="re-enqueue work the database says is unfinished but no job is doing "
+        "(workers also do this every ARCHIVIST_RECONCILE_INTERVAL seconds)",
+    )
+    reconcile.set_defaults(handler=cmd_reconcile)
 
     migrate = commands.add_parser("migrate", help="bring the database to the current schema")
     migrate.set_defaults(handler=cmd_migrate)

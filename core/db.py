@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from peewee import Database, DatabaseProxy, SqliteDatabase
+from peewee import Database, DatabaseProxy, SqliteDatabase, TextField
 from playhouse.pool import PooledMySQLDatabase, PooledPostgresqlDatabase
 
 from archivist.core.settings import SettingsError
@@ -31,6 +31,16 @@ SQLITE_PRAGMAS = {
     "busy_timeout": 10000,  # wait for a writer instead of failing with "database is locked"
     "synchronous": "normal",
 }
+
+
+class LongTextField(TextField):
+    """Text of any length: MySQL's TEXT stops at 64 KiB, so it gets LONGTEXT there."""
+
+    field_type = "LONGTEXT"
+
+
+# PostgreSQL and SQLite have no LONGTEXT; their TEXT has no such limit.
+LONGTEXT_AS_TEXT = {"LONGTEXT": "TEXT"}
 
 
 def utcnow() -> datetime:
@@ -50,7 +60,9 @@ def open_database(url: str, *, max_connections: int = 20) -> Database:
         path = unquote(parts.path)
         # sqlite:///relative/path and sqlite:////absolute/path both name a file.
         path = path[1:] if path.startswith("//") else path
-        return SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS)
+        return SqliteDatabase(
+            path or ":memory:", pragmas=SQLITE_PRAGMAS, field_types=LONGTEXT_AS_TEXT
+        )
     common: dict[str, Any] = {
         "host": parts.hostname or "127.0.0.1",
         "user": unquote(parts.username) if parts.username else None,
@@ -62,7 +74,11 @@ def open_database(url: str, *, max_connections: int = 20) -> Database:
     name = parts.path.strip("/")
     if scheme in ("postgresql", "postgres"):
         return PooledPostgresqlDatabase(
-            name, port=parts.port or 5432, **_without_none(common), **options
+            name,
+            port=parts.port or 5432,
+            field_types=LONGTEXT_AS_TEXT,
+            **_without_none(common),
+            **options,
         )
     if scheme == "mysql":
         mysql = _without_none(common)

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from peewee import (
     AutoField,
+    BigIntegerField,
     BooleanField,
     CharField,
     DateTimeField,
+    FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
+    TextField,
 )
 
-from archivist.core.db import database, utcnow
+from archivist.core.db import LongTextField, database, utcnow
 
 
 class BaseModel(Model):
@@ -88,6 +91,82 @@ class Node(BaseModel):
         )
 
 
+class Document(BaseModel):
+    """What a document node has beyond a folder: where it came from and how it is processed.
+
+    ``status`` is the document's processing state; each page has its own (see :class:`Page`).
+    """
+
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+    node = ForeignKeyField(Node, unique=True, backref="document_row", on_delete="CASCADE")
+    original_hash = CharField(max_length=64)
+    original_name = CharField(max_length=255)
+    original_type = CharField(max_length=64)
+    original_size = BigIntegerField()
+    ocr_languages = CharField(max_length=64)  # comma-separated ISO 639-1 codes
+    ocr_mode = CharField(max_length=8)  # auto, force or off
+    ocr_engine = CharField(max_length=16)
+    status = CharField(max_length=16, default=PROCESSING)
+    error = TextField(null=True)
+    node_id: int
+
+
+class DocumentVersion(BaseModel):
+    """An immutable PDF of the document; the newest one is the current one."""
+
+    document = ForeignKeyField(Node, backref="versions", on_delete="CASCADE")
+    number = IntegerField()
+    file_hash = CharField(max_length=64)
+    page_count = IntegerField()
+    has_text_layer = BooleanField(default=False)
+    note = CharField(max_length=255, default="")
+    # Set once, when the job that finishes this version has been enqueued (exactly once).
+    finalize_enqueued = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+    document_id: int
+
+    class Meta:
+        indexes = ((("document", "number"), True),)
+
+
+class Page(BaseModel):
+    """One page of one version: its size, text, words with boxes, and processing state.
+
+    ``words`` is JSON: a list of [text, x0, y0, x1, y1, confidence] in PDF points from the
+    page's top-left corner. ``lease_until`` is when a job working on the page must have
+    renewed its claim by; past it, the reconciler hands the page to another worker.
+    """
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+    version = ForeignKeyField(DocumentVersion, backref="pages", on_delete="CASCADE")
+    number = IntegerField()
+    width = FloatField()
+    height = FloatField()
+    status = CharField(max_length=16, default=PENDING)
+    error = TextField(null=True)
+    text = LongTextField(default="")
+    words = LongTextField(default="[]")
+    language = CharField(max_length=64, null=True)
+    engine = CharField(max_length=16, null=True)
+    source = CharField(max_length=16, null=True)  # text_layer, ocr, or none
+    job_id = CharField(max_length=64, null=True)
+    worker = CharField(max_length=128, null=True)
+    attempts = IntegerField(default=0)
+    lease_until = DateTimeField(null=True)
+    done_at = DateTimeField(null=True)
+    version_id: int
+
+    class Meta:
+        indexes = ((("version", "number"), True), (("status", "lease_until"), False))
+
+
 class AccessToken(BaseModel):
     """A bearer token; only its SHA-256 is stored, so a database leak reveals no token."""
 
@@ -127,6 +206,9 @@ MODELS: list[type[BaseModel]] = [
     Group,
     Membership,
     Node,
+    Document,
+    DocumentVersion,
+    Page,
     AccessToken,
     LoginAttempt,
     Migration,

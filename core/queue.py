@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from redis import Redis
 from redis.exceptions import RedisError
 
@@ -26,3 +28,69 @@ def check_redis(settings: Settings) -> None:
         raise SettingsError(
             f"ARCHIVIST_REDIS_URL: cannot connect to {settings.redis_url}: {error}"
         ) from error
+
+
+# Queues in the order a worker serves them: finishing a document and indexing it come before
+# starting on more pages, so documents become ready (and searchable) as early as possible.
+FINALIZE_QUEUE = "documents"
+INDEX_QUEUE = "index"
+PAGES_QUEUE = "pages"
+QUEUES = (FINALIZE_QUEUE, INDEX_QUEUE, PAGES_QUEUE)
+
+# Jobs are named, not imported: core never imports jobs (see ARCHITECTURE.md).
+PROCESS_PAGE = "archivist.jobs.pipeline.process_page"
+PAGE_JOB_FAILED = "archivist.jobs.pipeline.page_job_failed"
+FINALIZE_VERSION = "archivist.jobs.pipeline.finalize_version"
+INDEX_DOCUMENT = "archivist.jobs.indexing.index_document"
+
+RETRY_INTERVALS = [5, 30, 120]  # seconds between tries after a transient error
+
+
+def new_page_job_id() -> str:
+    """A fresh id for a page job; the page row keeps the id of its latest job."""
+    return f"page-{uuid.uuid4().hex}"
+
+
+def enqueue_pages(connection: Redis, settings: Settings, pages: list[tuple[int, str]]) -> None:
+    """Enqueue one job per (page id, job id), in one round trip."""
+    from rq import Callback, Queue, Retry
+
+    queue = Queue(PAGES_QUEUE, connection=connection)
+    queue.enqueue_many(
+        [
+            Queue.prepare_data(
+                PROCESS_PAGE,
+                args=(page_id,),
+                job_id=job_id,
+                timeout=settings.page_timeout,
+                retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                on_failure=Callback(PAGE_JOB_FAILED),
+                result_ttl=600,
+                failure_ttl=7 * 24 * 3600,
+            )
+            for page_id, job_id in pages
+        ]
+    )
+
+
+def enqueue_finalize(connection: Redis, version_id: int) -> None:
+    from rq import Queue, Retry
+
+    Queue(FINALIZE_QUEUE, connection=connection).enqueue(
+        FINALIZE_VERSION,
+        version_id,
+        job_id=f"finalize-{version_id}",
+        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+        job_timeout=3600,
+    )
+
+
+def enqueue_index(connection: Redis, document_id: int) -> None:
+    from rq import Queue, Retry
+
+    Queue(INDEX_QUEUE, connection=connection).enqueue(
+        INDEX_DOCUMENT,
+        document_id,
+        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+        job_timeout=600,
+    )

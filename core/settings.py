@@ -44,6 +44,10 @@ class Settings:
     ocr_languages: tuple[str, ...] = ("en",)
     easyocr_model_dir: Path | None = None
     query_max_depth: int = 12
+    ocr_dpi: int = 300
+    page_timeout: int = 600
+    page_lease_seconds: int = 60
+    reconcile_interval: int = 30
     admin_password: str | None = field(default=None, repr=False)
 
     @property
@@ -182,6 +186,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ocr_languages=languages or ("en",),
         easyocr_model_dir=Path(model_dir) if model_dir else None,
         query_max_depth=_int(env, "QUERY_MAX_DEPTH", 12, minimum=2),
+        ocr_dpi=_int(env, "OCR_DPI", 300, minimum=72),
+        page_timeout=_int(env, "PAGE_TIMEOUT", 600, minimum=10),
+        page_lease_seconds=_int(env, "PAGE_LEASE", 60, minimum=2),
+        reconcile_interval=_int(env, "RECONCILE_INTERVAL", 30, minimum=1),
         admin_password=_get(env, "ADMIN_PASSWORD"),
     )
 

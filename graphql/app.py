@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from ariadne.asgi import GraphQL
 from ariadne.asgi.handlers import GraphQLHTTPHandler
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -22,7 +23,10 @@ from archivist.graphql.auth import AuthenticatedWSHandler, require_authenticatio
 from archivist.graphql.context import context_factory
 from archivist.graphql.errors import format_error, quiet_expected_errors
 from archivist.graphql.explorer import ASSETS_PATH, OfflineGraphiQL, assets_directory
+from archivist.graphql.files import file_routes
+from archivist.graphql.progress import Broadcaster
 from archivist.graphql.schema import build_schema
+from archivist.graphql.uploads import UploadLimit
 from archivist.graphql.validation import validation_rules
 
 
@@ -39,10 +43,10 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
-def create_graphql(settings: Settings) -> GraphQL:
+def create_graphql(settings: Settings, broadcaster: Broadcaster) -> GraphQL:
     return GraphQL(
         build_schema(),
-        context_value=context_factory(settings),
+        context_value=context_factory(settings, broadcaster),
         debug=settings.debug,
         explorer=OfflineGraphiQL(),
         error_formatter=format_error,
@@ -57,22 +61,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     use_settings(settings)
     quiet_expected_errors()
-    graphql_app = create_graphql(settings)
+    broadcaster = Broadcaster(settings.redis_url)
+    graphql_app = create_graphql(settings, broadcaster)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if database.obj is None:
             configure_database(settings.database_url)
         yield
+        await broadcaster.close()
         if not database.is_closed():
             database.close()
 
     return Starlette(
         debug=settings.debug,
+        middleware=[Middleware(UploadLimit, max_bytes=settings.max_upload_bytes)],
         routes=[
             Route("/graphql", graphql_app.handle_request, methods=["GET", "POST", "OPTIONS"]),
             WebSocketRoute("/graphql", graphql_app.handle_websocket),
             Route("/health", health),
+            *file_routes(settings),
             Mount(ASSETS_PATH, StaticFiles(directory=assets_directory()), name="graphiql"),
         ],
         lifespan=lifespan,

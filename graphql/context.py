@@ -26,6 +26,7 @@ TOKEN_SCOPE_KEY = "archivist.token"
 class Context:
     request: HTTPConnection
     settings: Settings
+    broadcaster: Any
     viewer: Viewer | None = None
     token: str | None = None
     auth_error: AuthenticationError | None = None
@@ -52,7 +53,7 @@ async def authenticate(authorization: str | None) -> tuple[Viewer | None, str | 
     return await run_db(authenticate_token, token), token
 
 
-def context_factory(settings: Settings) -> Any:
+def context_factory(settings: Settings, broadcaster: Any) -> Any:
     """Ariadne's ``context_value`` callable for this app."""
 
     async def get_context(request: HTTPConnection, _data: Any = None) -> Context:
@@ -61,10 +62,11 @@ def context_factory(settings: Settings) -> Any:
             return Context(
                 request,
                 settings,
+                broadcaster,
                 viewer=request.scope.get(VIEWER_SCOPE_KEY),
                 token=request.scope.get(TOKEN_SCOPE_KEY),
             )
-        context = Context(request, settings)
+        context = Context(request, settings, broadcaster)
         try:
             context.viewer, context.token = await authenticate(request.headers.get("authorization"))
         except AuthenticationError as error:

@@ -7,7 +7,7 @@ from importlib.resources import files
 from ariadne import make_executable_schema
 from graphql import GraphQLSchema
 
-from archivist.graphql import nodes, scalars, users
+from archivist.graphql import documents, nodes, progress, scalars, users
 
 
 def type_defs() -> str:
@@ -21,5 +21,7 @@ def build_schema() -> GraphQLSchema:
         *scalars.bindables,
         *users.bindables,
         *nodes.bindables,
+        *documents.bindables,
+        *progress.bindables,
         convert_names_case=True,
     )

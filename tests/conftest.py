@@ -90,6 +90,7 @@ def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
 
     port = free_port()
     env = settings_env(settings.data_dir, settings.database_url, ARCHIVIST_PORT=str(port))
+    env.update(PIPELINE_ENV)
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "archivist.core.cli", "serve"],
@@ -105,3 +106,94 @@ def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+PIPELINE_ENV = {
+    "ARCHIVIST_OCR_DPI": "150",  # small pages: EasyOCR on these CPUs is slow
+    "ARCHIVIST_PAGE_LEASE": "4",
+    "ARCHIVIST_RECONCILE_INTERVAL": "1",
+}
+
+
+@pytest.fixture
+def redis_client(settings: Settings) -> Iterator[Any]:
+    """The test Redis, emptied before the test (stale queues of earlier runs would interfere)."""
+    from archivist.core.queue import redis_connection
+
+    connection = redis_connection(settings)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+
+
+class Workers:
+    """Real ``archivist worker`` processes for one test."""
+
+    def __init__(self, settings: Settings, tmp_path: Path) -> None:
+        self.settings = settings
+        self.tmp_path = tmp_path
+        self.processes: dict[str, Any] = {}
+
+    def start(self, name: str, **env: str) -> Any:
+        import subprocess
+        import sys
+
+        full_env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            **settings_env(self.settings.data_dir, self.settings.database_url),
+            **PIPELINE_ENV,
+            **env,
+        }
+        log = (self.tmp_path / f"worker-{name}.log").open("w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "archivist.core.cli", "worker", "--name", name],
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # so a test can kill the worker and what it forked
+        )
+        log.close()  # the child has its own copy
+        self.processes[name] = process
+        return process
+
+    def wait_registered(self, redis: Any, count: int, timeout: float = 60) -> None:
+        import time
+
+        from rq import Worker
+
+        deadline = time.monotonic() + timeout
+        while len(Worker.all(connection=redis)) < count:
+            assert time.monotonic() < deadline, "workers did not start"
+            time.sleep(0.2)
+
+    def kill(self, name: str) -> None:
+        import signal
+
+        process = self.processes.pop(name)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def stop_all(self) -> None:
+        import signal
+
+        for process in self.processes.values():
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except Exception:
+                os.killpg(process.pid, signal.SIGKILL)
+        self.processes.clear()
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text() for p in sorted(self.tmp_path.glob("worker-*.log")))
+
+
+@pytest.fixture
+def workers(settings: Settings, tmp_path: Path, redis_client: Any) -> Iterator[Workers]:
+    pool = Workers(settings, tmp_path)
+    yield pool
+    pool.stop_all()

@@ -113,3 +113,34 @@ def wait_for_http(url: str, timeout: float = 60.0, process: Any = None) -> None:
         except OSError:
             time.sleep(0.2)
     raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+UPLOAD = """
+mutation Upload($file: Upload!, $title: String, $mode: OcrMode, $languages: [String!]) {
+  uploadDocument(file: $file, title: $title, ocrMode: $mode, languages: $languages) {
+    document { id title ... on Document { status pageCount } }
+    errors { code message field }
+  }
+}
+"""
+
+
+def upload(
+    client: Any,
+    token: str,
+    name: str,
+    content: bytes,
+    variables: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Send a file with the GraphQL multipart request spec (``client``: TestClient or httpx)."""
+    import json
+
+    operations = {"query": UPLOAD, "variables": {"file": None, **(variables or {})}}
+    response = client.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
+        files={"0": (name, content, "application/octet-stream")},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    body: dict[str, Any] = response.json()
+    return body

@@ -1,0 +1,77 @@
+"""What the search index holds for a document: one record per page of its current version.
+
+``core`` hands ``indexes`` plain records; the index never reads the database itself.
+"""
+
+from __future__ import annotations
+
+from archivist.core.models import Document, DocumentVersion, Node, Page
+from archivist.core.processing import current_version
+from archivist.core.settings import Settings
+from archivist.indexes import PageRecord, SearchIndex, open_index
+
+
+def folder_path(node: Node) -> tuple[str, ...]:
+    """Titles of the folders above ``node``, from its root (Home) down."""
+    titles: list[str] = []
+    parent_id = node.parent_id
+    seen: set[int] = set()
+    while parent_id is not None and parent_id not in seen:
+        seen.add(parent_id)
+        parent = Node.get_or_none(Node.id == parent_id)
+        if parent is None:
+            break
+        titles.append(parent.title)
+        parent_id = parent.parent_id
+    return tuple(reversed(titles))
+
+
+def readers_of(node: Node) -> tuple[str, ...]:
+    """The principals that may read ``node``, as the index's reader terms."""
+    if node.owner_user_id is not None:
+        return (f"user:{node.owner_user_id}",)
+    return (f"group:{node.owner_group_id}",)
+
+
+def page_records(document_id: int) -> list[PageRecord]:
+    """Records for every finished page of the document's current version ([] if none)."""
+    node = Node.get_or_none((Node.id == document_id) & (Node.kind == Node.DOCUMENT))
+    document = Document.get_or_none(Document.node == document_id)
+    version: DocumentVersion | None = current_version(document_id)
+    if node is None or document is None or version is None:
+        return []
+    path = folder_path(node)
+    readers = readers_of(node)
+    owner = node.owner_user_id or 0
+    default_language = document.ocr_languages.split(",")[0]
+    pages = Page.select().where((Page.version == version.id) & (Page.status == Page.DONE))
+    return [
+        PageRecord(
+            document_id=document_id,
+            version_id=version.id,
+            page_number=page.number,
+            title=node.title,
+            tags=(),
+            folder_path=path,
+            document_type=None,
+            language=(page.language or default_language).split(",")[0],
+            owner_id=owner,
+            readers=readers,
+            created=node.created_at,
+            modified=node.updated_at,
+            text=page.text,
+        )
+        for page in pages.order_by(Page.number)
+    ]
+
+
+_indexes: dict[tuple[str, str], SearchIndex] = {}
+
+
+def search_index(settings: Settings) -> SearchIndex:
+    """This process's handle on the configured index (opened once, reused)."""
+    key = (settings.search_backend, str(settings.index_dir))
+    if key not in _indexes:
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        _indexes[key] = open_index(settings.search_backend, settings.index_dir)
+    return _indexes[key]

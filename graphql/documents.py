@@ -1,0 +1,275 @@
+"""Documents, versions and pages: upload, reprocessing, and what a client reads of them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from ariadne import MutationType, ObjectType, upload_scalar
+from graphql import GraphQLResolveInfo
+from starlette.datastructures import UploadFile
+
+from archivist.core.db import run_db
+from archivist.core.documents import UploadOptions, upload_document
+from archivist.core.errors import UserFacingError
+from archivist.core.models import Document, DocumentVersion, Node, Page
+from archivist.core.pages import decode_words
+from archivist.core.processing import current_version, version_counts
+from archivist.core.queue import redis_connection
+from archivist.core.reprocess import reprocess_document, retry_page
+from archivist.core.settings import Settings
+from archivist.core.signing import sign_path
+from archivist.graphql.context import Context, require_viewer
+from archivist.graphql.payloads import ok, user_errors
+
+mutation = MutationType()
+document_type = ObjectType("Document")
+version_type = ObjectType("DocumentVersion")
+page_type = ObjectType("Page")
+
+MAX_PAGE_SLICE = 500
+
+
+def _redis(settings: Settings) -> Any:
+    return redis_connection(settings) if settings.redis_url else None
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value else None
+
+
+@mutation.field("uploadDocument")
+async def resolve_upload(
+    _: Any,
+    info: GraphQLResolveInfo,
+    file: UploadFile,
+    folder_id: str | None = None,
+    title: str | None = None,
+    languages: list[str] | None = None,
+    ocr_mode: str = "AUTO",
+) -> dict[str, Any]:
+    context: Context = info.context
+    viewer = require_viewer(info)
+    options = UploadOptions(
+        filename=file.filename or "upload",
+        folder_id=folder_id,
+        title=title,
+        languages=tuple(languages) if languages else None,
+        ocr_mode=ocr_mode.lower(),
+    )
+    settings = context.settings
+    try:
+        node = await run_db(upload_document, settings, viewer, file.file, options, _redis(settings))
+    except UserFacingError as error:
+        return user_errors(error)
+    finally:
+        await file.close()
+    return ok(document=node)
+
+
+@mutation.field("retryPage")
+async def resolve_retry_page(
+    _: Any,
+    info: GraphQLResolveInfo,
+    page_id: str,
+    languages: list[str] | None = None,
+    engine: str | None = None,
+) -> dict[str, Any]:
+    context: Context = info.context
+    viewer = require_viewer(info)
+    try:
+        node = await run_db(
+            retry_page, context.settings, viewer, _redis(context.settings), page_id, languages,
+            _lower(engine),
+        )  # fmt: skip
+    except UserFacingError as error:
+        return user_errors(error)
+    return ok(document=node)
+
+
+@mutation.field("reprocessDocument")
+async def resolve_reprocess(
+    _: Any,
+    info: GraphQLResolveInfo,
+    document_id: str,
+    languages: list[str] | None = None,
+    engine: str | None = None,
+    ocr_mode: str | None = None,
+) -> dict[str, Any]:
+    context: Context = info.context
+    viewer = require_viewer(info)
+    try:
+        node = await run_db(
+            reprocess_document, context.settings, viewer, _redis(context.settings), document_id,
+            languages, _lower(engine), _lower(ocr_mode),
+        )  # fmt: skip
+    except UserFacingError as error:
+        return user_errors(error)
+    return ok(document=node)
+
+
+async def _document_row(info: GraphQLResolveInfo, node: Node) -> Document:
+    """The node's Document row, read once per request."""
+    context: Context = info.context
+    cache = context.loaders.setdefault("document_rows", {})
+    if node.id not in cache:
+        cache[node.id] = await run_db(Document.get, Document.node == node.id)
+    row: Document = cache[node.id]
+    return row
+
+
+async def _current_version(info: GraphQLResolveInfo, node: Node) -> DocumentVersion:
+    context: Context = info.context
+    cache = context.loaders.setdefault("current_versions", {})
+    if node.id not in cache:
+        cache[node.id] = await run_db(current_version, node.id)
+    version: DocumentVersion = cache[node.id]
+    return version
+
+
+def _signed(info: GraphQLResolveInfo, path: str) -> str:
+    context: Context = info.context
+    viewer = require_viewer(info)
+    return sign_path(context.settings.secret_key, path, viewer.id)
+
+
+def _document_field(attribute: str) -> Any:
+    async def resolve(node: Node, info: GraphQLResolveInfo) -> Any:
+        return getattr(await _document_row(info, node), attribute)
+
+    return resolve
+
+
+for graphql_name, attribute in (
+    ("error", "error"),
+    ("originalName", "original_name"),
+    ("originalType", "original_type"),
+    ("originalSize", "original_size"),
+):
+    document_type.set_field(graphql_name, _document_field(attribute))
+
+
+@document_type.field("status")
+async def resolve_document_status(node: Node, info: GraphQLResolveInfo) -> str:
+    return str((await _document_row(info, node)).status).upper()
+
+
+@document_type.field("ocrLanguages")
+async def resolve_ocr_languages(node: Node, info: GraphQLResolveInfo) -> list[str]:
+    return str((await _document_row(info, node)).ocr_languages).split(",")
+
+
+@document_type.field("ocrMode")
+async def resolve_ocr_mode(node: Node, info: GraphQLResolveInfo) -> str:
+    return str((await _document_row(info, node)).ocr_mode).upper()
+
+
+@document_type.field("ocrEngine")
+async def resolve_ocr_engine(node: Node, info: GraphQLResolveInfo) -> str:
+    return str((await _document_row(info, node)).ocr_engine).upper()
+
+
+@document_type.field("currentVersion")
+async def resolve_current_version(node: Node, info: GraphQLResolveInfo) -> DocumentVersion:
+    return await _current_version(info, node)
+
+
+@document_type.field("pageCount")
+async def resolve_page_count(node: Node, info: GraphQLResolveInfo) -> int:
+    return int((await _current_version(info, node)).page_count)
+
+
+@document_type.field("pagesProcessed")
+async def resolve_pages_processed(node: Node, info: GraphQLResolveInfo) -> int:
+    version = await _current_version(info, node)
+    done, failed, _total = await run_db(version_counts, version.id)
+    return done + failed
+
+
+@document_type.field("versions")
+async def resolve_versions(node: Node, info: GraphQLResolveInfo) -> list[DocumentVersion]:
+    def load() -> list[DocumentVersion]:
+        query = DocumentVersion.select().where(DocumentVersion.document == node.id)
+        return list(query.order_by(DocumentVersion.number))
+
+    return await run_db(load)
+
+
+def _offset(after: str | None) -> int:
+    if not after:
+        return 0
+    try:
+        return max(0, int(after)) + 1
+    except ValueError:
+        raise UserFacingError(
+            "INVALID_CURSOR", "This cursor is not one we gave out.", "after"
+        ) from None
+
+
+@document_type.field("pages")
+async def resolve_pages(
+    node: Node, info: GraphQLResolveInfo, first: int = 100, after: str | None = None
+) -> dict[str, Any]:
+    version = await _current_version(info, node)
+    start = _offset(after)
+    limit = max(0, min(first, MAX_PAGE_SLICE))
+
+    def load() -> tuple[list[Page], int]:
+        query = Page.select().where(Page.version == version.id)
+        pages = list(query.order_by(Page.number).offset(start).limit(limit))
+        return pages, query.count()
+
+    pages, total = await run_db(load)
+    edges = [{"cursor": str(start + i), "node": page} for i, page in enumerate(pages)]
+    return {
+        "total_count": total,
+        "edges": edges,
+        "page_info": {
+            "has_next_page": start + len(pages) < total,
+            "end_cursor": edges[-1]["cursor"] if edges else None,
+        },
+    }
+
+
+@document_type.field("originalUrl")
+def resolve_original_url(node: Node, info: GraphQLResolveInfo) -> str:
+    return _signed(info, f"/files/originals/{node.id}")
+
+
+@document_type.field("downloadUrl")
+async def resolve_download_url(node: Node, info: GraphQLResolveInfo) -> str:
+    version = await _current_version(info, node)
+    return _signed(info, f"/files/versions/{version.id}")
+
+
+@version_type.field("downloadUrl")
+def resolve_version_url(version: DocumentVersion, info: GraphQLResolveInfo) -> str:
+    return _signed(info, f"/files/versions/{version.id}")
+
+
+@page_type.field("status")
+def resolve_page_status(page: Page, *_: Any) -> str:
+    return str(page.status).upper()
+
+
+@page_type.field("source")
+def resolve_page_source(page: Page, *_: Any) -> str | None:
+    return str(page.source).upper() if page.source else None
+
+
+@page_type.field("engine")
+def resolve_page_engine(page: Page, *_: Any) -> str | None:
+    return str(page.engine).upper() if page.engine else None
+
+
+@page_type.field("words")
+def resolve_words(page: Page, *_: Any) -> list[dict[str, Any]]:
+    return [asdict(word) for word in decode_words(page.words)]
+
+
+@page_type.field("previewUrl")
+def resolve_preview_url(page: Page, info: GraphQLResolveInfo, size: str = "MEDIUM") -> str:
+    return _signed(info, f"/files/previews/{page.id}/{size.lower()}")
+
+
+bindables = [upload_scalar, mutation, document_type, version_type, page_type]

@@ -1,0 +1,165 @@
+"""Progress subscriptions: processing events from Redis, relayed to who may see them.
+
+One Redis pub/sub connection per API process (the :class:`Broadcaster`) feeds every
+subscriber's queue. A subscriber gets the document's state from the database first, then live
+events; it subscribes before reading that state, so nothing falls in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from ariadne import SubscriptionType
+from graphql import GraphQLError, GraphQLResolveInfo
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from archivist.core.db import run_db
+from archivist.core.errors import NotFound
+from archivist.core.models import Node
+from archivist.core.nodes import get_node
+from archivist.core.processing import document_progress
+from archivist.core.progress import CHANNEL, ProgressEvent
+from archivist.graphql.context import Context, require_viewer
+
+logger = logging.getLogger("archivist.graphql.progress")
+
+QUEUE_SIZE = 10_000
+PERMISSION_CACHE_SECONDS = 30.0
+
+
+class Broadcaster:
+    """Fans Redis progress messages out to in-process subscribers."""
+
+    def __init__(self, redis_url: str | None) -> None:
+        self.redis_url = redis_url
+        self.subscribers: set[asyncio.Queue[ProgressEvent]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[ProgressEvent]]:
+        queue: asyncio.Queue[ProgressEvent] = asyncio.Queue(QUEUE_SIZE)
+        self.subscribers.add(queue)
+        try:
+            await self._start()
+            yield queue
+        finally:
+            self.subscribers.discard(queue)
+
+    async def _start(self) -> None:
+        if self.redis_url is None:
+            return
+        if self._task is None or self._task.done():
+            self._ready = asyncio.Event()
+            self._task = asyncio.create_task(self._listen(self.redis_url))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ready.wait(), timeout=5)
+
+    async def _listen(self, url: str) -> None:
+        while True:
+            try:
+                client = Redis.from_url(url)
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(CHANNEL)
+                    self._ready.set()
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self._deliver(ProgressEvent.from_json(message["data"]))
+            except (RedisError, OSError) as error:
+                self._ready.clear()
+                logger.warning("progress feed lost Redis (%s); reconnecting", error)
+                await asyncio.sleep(1)
+
+    def _deliver(self, event: ProgressEvent) -> None:
+        for queue in list(self.subscribers):
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                logger.warning("a progress subscriber is not reading; dropping an event")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+subscription = SubscriptionType()
+
+
+def _as_graphql(event: ProgressEvent) -> dict[str, Any]:
+    return {
+        "document_id": event.document_id,
+        "status": event.status.upper(),
+        "page_number": event.page_number,
+        "pages_done": event.pages_done,
+        "pages_total": event.pages_total,
+        "message": event.message,
+        "worker": event.worker,
+        "at": datetime.fromisoformat(event.at.rstrip("Z")),
+    }
+
+
+@subscription.source("documentProgress")
+async def document_progress_source(
+    _: Any,
+    info: GraphQLResolveInfo,
+    document_id: str,
+) -> AsyncIterator[ProgressEvent]:
+    context: Context = info.context
+    viewer = require_viewer(info)
+    try:
+        node = await run_db(get_node, viewer, document_id)
+    except NotFound as error:
+        raise GraphQLError(error.message, extensions={"code": error.code}) from None
+    if node.kind != Node.DOCUMENT:
+        raise GraphQLError("This is a folder, not a document.", extensions={"code": "NOT_FOUND"})
+    async with context.broadcaster.subscribe() as queue:
+        yield await run_db(document_progress, node.id)
+        while True:
+            event = await queue.get()
+            if event.document_id == node.id:
+                yield event
+
+
+@subscription.source("documentsProgress")
+async def documents_progress_source(
+    _: Any, info: GraphQLResolveInfo
+) -> AsyncIterator[ProgressEvent]:
+    context: Context = info.context
+    viewer = require_viewer(info)
+    allowed: dict[int, tuple[bool, float]] = {}
+
+    def may_see(document_id: int) -> bool:
+        try:
+            get_node(viewer, document_id)
+        except NotFound:
+            return False
+        return True
+
+    async with context.broadcaster.subscribe() as queue:
+        while True:
+            event = await queue.get()
+            known = allowed.get(event.document_id)
+            if known is None or known[1] < time.monotonic():
+                verdict = await run_db(may_see, event.document_id)
+                known = (verdict, time.monotonic() + PERMISSION_CACHE_SECONDS)
+                allowed[event.document_id] = known
+            if known[0]:
+                yield event
+
+
+@subscription.field("documentProgress")
+@subscription.field("documentsProgress")
+def resolve_progress(event: ProgressEvent, *_: Any, **__: Any) -> dict[str, Any]:
+    return _as_graphql(event)
+
+
+bindables = [subscription]
