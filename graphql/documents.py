@@ -26,6 +26,11 @@ mutation = MutationType()
 document_type = ObjectType("Document")
 version_type = ObjectType("DocumentVersion")
 page_type = ObjectType("Page")
+word_type = ObjectType("Word")
+
+# Name conversion would look for "x_0"; a word is a dict from Word's fields.
+for coordinate in ("x0", "y0", "x1", "y1"):
+    word_type.set_field(coordinate, lambda word, *_, key=coordinate: word[key])
 
 MAX_PAGE_SLICE = 500
 
@@ -272,4 +277,4 @@ def resolve_preview_url(page: Page, info: GraphQLResolveInfo, size: str = "MEDIU
     return _signed(info, f"/files/previews/{page.id}/{size.lower()}")
 
 
-bindables = [upload_scalar, mutation, document_type, version_type, page_type]
+bindables = [upload_scalar, mutation, document_type, version_type, page_type, word_type]

@@ -7,7 +7,7 @@ from importlib.resources import files
 from ariadne import make_executable_schema
 from graphql import GraphQLSchema
 
-from archivist.graphql import documents, nodes, progress, scalars, users
+from archivist.graphql import documents, nodes, progress, scalars, search, users
 
 
 def type_defs() -> str:
@@ -23,5 +23,6 @@ def build_schema() -> GraphQLSchema:
         *nodes.bindables,
         *documents.bindables,
         *progress.bindables,
+        *search.bindables,
         convert_names_case=True,
     )
