@@ -144,3 +144,17 @@ def upload(
     )
     body: dict[str, Any] = response.json()
     return body
+
+
+def run_worker_burst(settings: Any) -> None:
+    """Run ``archivist worker --burst``: every queued job, then exit."""
+    import subprocess
+    import sys
+
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+           **settings_env(settings.data_dir, settings.database_url)}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "archivist.core.cli", "worker", "--burst"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr

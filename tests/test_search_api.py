@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from samples import text_pdf
 from starlette.testclient import TestClient
-from support import graphql, login, settings_env, upload
+from support import graphql, login, run_worker_burst, upload
 
 from archivist.core.settings import Settings
 
@@ -36,16 +33,6 @@ ALICE_PAGES = [
     ["Payment", "terms", "thirty", "days", "after", "the", "invoice", "date", "please"],
 ]
 BOB_PAGES = [["Another", "invoice", "that", "belongs", "to", "somebody", "else", "entirely"]]
-
-
-def run_worker_burst(settings: Settings) -> None:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-           **settings_env(settings.data_dir, settings.database_url)}  # fmt: skip
-    result = subprocess.run(
-        [sys.executable, "-m", "archivist.core.cli", "worker", "--burst"],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.fixture
