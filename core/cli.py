@@ -146,6 +146,38 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from archivist.core.search import reindex
+
+    settings = _settings()
+    _open_database(settings)
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            print(f"archivist reindex: --since {args.since!r} is not a date", file=sys.stderr)
+            return EXIT_BAD_SETTING
+    with database.connection_context():
+        count = reindex(settings, since)
+    print(f"Indexed {count} document(s) into {settings.search_backend} at {settings.index_dir}.")
+    return 0
+
+
+def cmd_index_check(args: argparse.Namespace) -> int:
+    from archivist.core.search import check_index
+
+    settings = _settings()
+    _open_database(settings)
+    with database.connection_context():
+        report = check_index(settings, repair=args.repair)
+    verb = "Repaired" if args.repair and not report.ok else "Index check"
+    print(f"{verb}: {report}.")
+    return 0 if report.ok or args.repair else 1
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from archivist.core.supervisor import run_embedded
 
@@ -185,6 +217,20 @@ def build_parser() -> argparse.ArgumentParser:
         "(workers also do this every ARCHIVIST_RECONCILE_INTERVAL seconds)",
     )
     reconcile.set_defaults(handler=cmd_reconcile)
+
+    reindex = commands.add_parser(
+        "reindex", help="rebuild the search index from the database (e.g. after switching engine)"
+    )
+    reindex.add_argument("--since", help="only documents changed since this date (YYYY-MM-DD)")
+    reindex.set_defaults(handler=cmd_reindex)
+
+    index = commands.add_parser("index", help="search index maintenance")
+    index_commands = index.add_subparsers(dest="index_command", required=True, metavar="COMMAND")
+    check = index_commands.add_parser(
+        "check", help="compare the index with the database; exit 1 when they differ"
+    )
+    check.add_argument("--repair", action="store_true", help="fix what differs")
+    check.set_defaults(handler=cmd_index_check)
 
     migrate = commands.add_parser("migrate", help="bring the database to the current schema")
     migrate.set_defaults(handler=cmd_migrate)

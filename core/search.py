@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
+
 from archivist.core.models import Document, DocumentVersion, Node, Page
 from archivist.core.processing import current_version
 from archivist.core.settings import Settings
@@ -75,3 +78,69 @@ def search_index(settings: Settings) -> SearchIndex:
         settings.index_dir.mkdir(parents=True, exist_ok=True)
         _indexes[key] = open_index(settings.search_backend, settings.index_dir)
     return _indexes[key]
+
+
+def _ready_documents(since: datetime | None = None) -> list[int]:
+    query = (
+        Node.select(Node.id)
+        .join(Document, on=(Document.node == Node.id))
+        .where(Document.status == Document.READY)
+    )
+    if since is not None:
+        query = query.where(Node.updated_at >= since)
+    return [node.id for node in query.order_by(Node.id)]
+
+
+def reindex(settings: Settings, since: datetime | None = None, batch: int = 100) -> int:
+    """Rebuild the index from the database (all of it, or what changed since ``since``).
+
+    Returns how many documents were written.
+    """
+    index = search_index(settings)
+    if since is None:
+        index.clear()
+    ids = _ready_documents(since)
+    for start in range(0, len(ids), batch):
+        index.replace_documents({doc: page_records(doc) for doc in ids[start : start + batch]})
+    return len(ids)
+
+
+@dataclass
+class IndexReport:
+    missing: list[int] = field(default_factory=list)  # ready, but not in the index
+    stale: list[int] = field(default_factory=list)  # indexed from an older version
+    extra: list[int] = field(default_factory=list)  # in the index, gone or not ready
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.stale or self.extra)
+
+    def __str__(self) -> str:
+        return (
+            f"{len(self.missing)} missing, {len(self.stale)} stale, {len(self.extra)} extra"
+            + ("" if self.ok else f" (missing {self.missing[:10]}, stale {self.stale[:10]}, "
+                                  f"extra {self.extra[:10]})")
+        )  # fmt: skip
+
+
+def check_index(settings: Settings, repair: bool = False) -> IndexReport:
+    """Compare the index with the database; with ``repair``, fix what differs."""
+    index = search_index(settings)
+    indexed = index.document_versions()
+    expected = {}
+    for document_id in _ready_documents():
+        version = current_version(document_id)
+        if version is not None:
+            expected[document_id] = version.id
+    report = IndexReport(
+        missing=sorted(set(expected) - set(indexed)),
+        stale=sorted(d for d in set(expected) & set(indexed) if expected[d] != indexed[d]),
+        extra=sorted(set(indexed) - set(expected)),
+    )
+    if repair:
+        for document_id in report.extra:
+            index.delete_document(document_id)
+        todo = report.missing + report.stale
+        if todo:
+            index.replace_documents({doc: page_records(doc) for doc in todo})
+    return report

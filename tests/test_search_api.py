@@ -84,3 +84,32 @@ def test_malformed_query_is_a_clear_error(client: TestClient, indexed) -> None:
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "INVALID_QUERY"
     assert "quote" in error["message"].lower()
+
+
+def test_reindex_and_index_check_repair_the_index(client: TestClient, indexed, settings) -> None:
+    import subprocess
+    import sys
+
+    from support import settings_env
+
+    from archivist.core.search import search_index
+
+    alice, _, document_id = indexed
+    env = {"PATH": "/usr/bin:/bin", **settings_env(settings.data_dir, settings.database_url)}
+
+    def archivist(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "archivist.core.cli", *args],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    assert archivist("index", "check").stdout.strip() == "Index check: 0 missing, 0 stale, 0 extra."
+    search_index(settings).delete_document(int(document_id))  # the index loses a document
+    check = archivist("index", "check")
+    assert check.returncode == 1 and "1 missing" in check.stdout
+    assert archivist("index", "check", "--repair").returncode == 0
+    assert archivist("index", "check").returncode == 0
+    assert graphql(client, SEARCH, {"q": "acme"}, token=alice)["data"]["search"]["totalCount"] == 1
+    rebuilt = archivist("reindex")
+    assert rebuilt.returncode == 0 and rebuilt.stdout.startswith("Indexed 2 document(s)")
+    assert graphql(client, SEARCH, {"q": "acme"}, token=alice)["data"]["search"]["totalCount"] == 1
