@@ -9,7 +9,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from ariadne.asgi import GraphQL
-from ariadne.asgi.handlers import GraphQLHTTPHandler
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -26,7 +25,7 @@ from archivist.graphql.explorer import ASSETS_PATH, OfflineGraphiQL, assets_dire
 from archivist.graphql.files import file_routes
 from archivist.graphql.progress import Broadcaster
 from archivist.graphql.schema import build_schema
-from archivist.graphql.uploads import UploadLimit
+from archivist.graphql.uploads import ClosingHTTPHandler, UploadLimit
 from archivist.graphql.validation import validation_rules
 
 
@@ -51,7 +50,7 @@ def create_graphql(settings: Settings, broadcaster: Broadcaster) -> GraphQL:
         explorer=OfflineGraphiQL(),
         error_formatter=format_error,
         validation_rules=validation_rules(settings.query_max_depth),
-        http_handler=GraphQLHTTPHandler(middleware=[require_authentication]),
+        http_handler=ClosingHTTPHandler(middleware=[require_authentication]),
         websocket_handler=AuthenticatedWSHandler(),
     )
 

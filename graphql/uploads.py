@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 
+from ariadne.asgi.handlers import GraphQLHTTPHandler
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Room for the multipart envelope and the GraphQL operation around the file itself.
@@ -67,3 +70,17 @@ class UploadLimit:
                          (b"content-length", str(len(body)).encode())]}
         )  # fmt: skip
         await send({"type": "http.response.body", "body": body})
+
+
+class ClosingHTTPHandler(GraphQLHTTPHandler):
+    """Ariadne's HTTP handler, closing uploaded files after every request.
+
+    A resolver closes the files it reads; this covers the requests where none runs (refused
+    before execution: no token, a validation error), which would leave temporary files open.
+    """
+
+    async def handle_request(self, request: Request) -> Response:
+        try:
+            return await super().handle_request(request)
+        finally:
+            await request.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -192,15 +193,36 @@ def test_every_root_field_but_login_needs_a_token(client: TestClient) -> None:
         for name, field in root.fields.items():
             if (root.name, name) == ("Mutation", "login"):
                 continue
+            required = {a: x for a, x in field.args.items() if is_required(x)}
+            files = [a for a, x in required.items() if get_named_type(x.type).name == "Upload"]
             args = ", ".join(
-                f"{a}: {_literal(x.type)}" for a, x in field.args.items() if is_required(x)
+                f"{a}: ${a}" if a in files else f"{a}: {_literal(x.type)}"
+                for a, x in required.items()
             )
+            signature = "(" + ", ".join(f"${a}: Upload!" for a in files) + ")" if files else ""
             call = f"{name}({args})" if args else name
             selection = "" if is_leaf_type(get_named_type(field.type)) else "{ __typename }"
-            body = graphql(client, f"{keyword} {{ {call} {selection} }}")
+            operation = f"{keyword}{signature} {{ {call} {selection} }}"
+            if files:  # sent as the GraphQL multipart request spec
+                body = client.post(
+                    "/graphql",
+                    data={
+                        "operations": json.dumps(
+                            {"query": operation, "variables": dict.fromkeys(files)}
+                        ),
+                        "map": json.dumps(
+                            {str(i): [f"variables.{a}"] for i, a in enumerate(files)}
+                        ),
+                    },
+                    files={
+                        str(i): ("x.pdf", b"%PDF-1.4", "application/pdf") for i in range(len(files))
+                    },
+                ).json()
+            else:
+                body = graphql(client, operation)
             assert error_of(body) == ("UNAUTHENTICATED", UNAUTHENTICATED), (root.name, name)
             checked += 1
-    assert checked >= 3
+    assert checked >= 6
 
 
 def test_internal_errors_are_hidden_unless_debug() -> None:
