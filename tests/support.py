@@ -158,3 +158,14 @@ def run_worker_burst(settings: Any) -> None:
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def character_error_rate(expected: str, got: str) -> float:
+    """Levenshtein distance between the texts divided by the expected length."""
+    previous = list(range(len(got) + 1))
+    for i, a in enumerate(expected, start=1):
+        current = [i]
+        for j, b in enumerate(got, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
+        previous = current
+    return previous[-1] / max(len(expected), 1)

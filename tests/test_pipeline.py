@@ -18,7 +18,7 @@ import httpx2 as httpx
 import pypdfium2
 import pytest
 from samples import SCANNED_LINES, TEXT_LAYER_WORDS, mixed_pdf
-from support import LOGIN, TEST_PASSWORD, upload
+from support import LOGIN, TEST_PASSWORD, character_error_rate, upload
 from websockets.sync.client import connect
 
 from archivist.core.db import database
@@ -37,16 +37,6 @@ query Doc($id: ID!) {
   }
 }
 """
-
-
-def character_error_rate(expected: str, got: str) -> float:
-    previous = list(range(len(got) + 1))
-    for i, a in enumerate(expected, start=1):
-        current = [i]
-        for j, b in enumerate(got, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
-        previous = current
-    return previous[-1] / max(len(expected), 1)
 
 
 class Api:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
+from support import character_error_rate
 
 from archivist.jobs.ocr_engines import EasyOcrEngine, OcrEngine, TesseractEngine
 
@@ -40,17 +41,6 @@ def draw_page(lines: Sequence[str], size: tuple[int, int], font_size: int) -> Kn
             box = draw.textbbox((x0, y), token, font=font)
             words.append((token, tuple(float(v) for v in box)))
     return KnownPage(image, words)  # type: ignore[arg-type]
-
-
-def character_error_rate(expected: str, got: str) -> float:
-    """Levenshtein distance between the texts divided by the expected length."""
-    previous = list(range(len(got) + 1))
-    for i, a in enumerate(expected, start=1):
-        current = [i]
-        for j, b in enumerate(got, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
-        previous = current
-    return previous[-1] / max(len(expected), 1)
 
 
 class Measures:
