@@ -34,6 +34,12 @@ async def resolve_node(_: Any, info: GraphQLResolveInfo, id: str) -> Node | None
     return node
 
 
+@query.field("document")
+async def resolve_document(_: Any, info: GraphQLResolveInfo, id: str) -> Node | None:
+    node = await resolve_node(_, info, id)
+    return node if node is not None and node.kind == Node.DOCUMENT else None
+
+
 @folder_type.field("special")
 def resolve_special(node: Node, *_: Any) -> str | None:
     return node.special.upper() if node.special else None

@@ -118,3 +118,39 @@ def test_owner_watches_progress_with_current_state_first(client: TestClient, set
     finally:
         socket.__exit__(None, None, None)
     assert first == {"status": "READY", "pagesDone": 1, "pagesTotal": 1}
+
+
+def test_reprocess_and_retry_make_new_versions(client: TestClient, setup, settings) -> None:
+    alice, _, document_id, document = setup
+    versions = """query($id: ID!) { document(id: $id) { status ocrMode
+      versions { number note hasTextLayer } pages { edges { node { id status text } } } } }"""
+    page_id = document["pages"]["edges"][0]["node"]["id"]
+    body = graphql(
+        client,
+        "mutation($id: ID!) { reprocessDocument(documentId: $id, ocrMode: OFF) "
+        "{ document { ... on Document { status } } errors { code } } }",
+        {"id": document_id}, token=alice,
+    )  # fmt: skip
+    assert body["data"]["reprocessDocument"] == {"document": {"status": "PROCESSING"}, "errors": []}
+    # While it is processing, another round is refused.
+    busy = graphql(
+        client, "mutation($id: ID!) { retryPage(pageId: $id) { errors { code } } }",
+        {"id": page_id}, token=alice,
+    )  # fmt: skip
+    assert busy["data"]["retryPage"]["errors"] == [{"code": "OLD_VERSION"}]
+    run_worker_burst(settings)
+    after = graphql(client, versions, {"id": document_id}, token=alice)["data"]["document"]
+    assert after["status"] == "READY" and after["ocrMode"] == "OFF"
+    assert [(v["number"], v["note"]) for v in after["versions"]] == [
+        (1, "Uploaded"), (2, "Text layer added"), (3, "Processed again"), (4, "Text layer added"),
+    ]  # fmt: skip
+    page = after["pages"]["edges"][0]["node"]
+    assert page["status"] == "DONE" and page["text"].startswith("Private letter")
+    retried = graphql(
+        client, "mutation($id: ID!) { retryPage(pageId: $id) { errors { code } } }",
+        {"id": page["id"]}, token=alice,
+    )  # fmt: skip
+    assert retried["data"]["retryPage"]["errors"] == []
+    run_worker_burst(settings)
+    final = graphql(client, versions, {"id": document_id}, token=alice)["data"]["document"]
+    assert final["status"] == "READY" and len(final["versions"]) == 6
