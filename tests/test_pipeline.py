@@ -208,3 +208,36 @@ def test_redis_flushed_mid_document(
     redis_client.flushdb()  # every queued job, registry and worker key is gone
     api.wait_ready(str(document_id))
     _assert_done_exactly_once(document_id)
+
+
+def test_many_pages_in_bounded_memory_with_progress(
+    api: Api, workers, redis_client, tmp_path: Path
+) -> None:
+    import psutil
+    from samples import blank_pdf
+
+    from archivist.core.progress import CHANNEL
+
+    pages = 400
+    pubsub = redis_client.pubsub()
+    pubsub.subscribe(CHANNEL)
+    content = blank_pdf(tmp_path / "book.pdf", pages).read_bytes()
+    body = upload(api.http, api.token, "book.pdf", content, {"mode": "OFF"})
+    document_id = body["data"]["uploadDocument"]["document"]["id"]
+    process = psutil.Process(workers.start("reader").pid)
+    peak, done_events = 0, 0
+    deadline = time.monotonic() + 300
+    status = "PROCESSING"
+    while status == "PROCESSING" and time.monotonic() < deadline:
+        peak = max(peak, sum(p.memory_info().rss for p in [process, *process.children(True)]))
+        while (message := pubsub.get_message(timeout=0.2)) is not None:
+            if message["type"] == "message" and b'"page_done"' in message["data"]:
+                done_events += 1
+        status = api.query("query($id: ID!) { document(id: $id) { status } }", {"id": document_id})[
+            "document"
+        ]["status"]
+    pubsub.close()
+    print(f"{pages} pages: worker peak RSS {peak / 2**20:.0f} MiB, {done_events} page events")
+    assert status == "READY"
+    assert done_events == pages  # progress flowed for every page
+    assert peak < 1024 * 2**20  # one page at a time: memory does not grow with the document
