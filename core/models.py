@@ -12,7 +12,9 @@ from peewee import (
     BigIntegerField,
     BooleanField,
     CharField,
+    DateField,
     DateTimeField,
+    DecimalField,
     FloatField,
     ForeignKeyField,
     IntegerField,
@@ -78,6 +80,9 @@ class Node(BaseModel):
     special = CharField(max_length=16, null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
+    # In the trash: when it was deleted, and the folder it was in (to restore it there).
+    deleted_at = DateTimeField(null=True)
+    trashed_from = IntegerField(null=True)
     # Peewee's foreign-key id attributes, declared for the type checker.
     parent_id: int | None
     owner_user_id: int | None
@@ -89,6 +94,73 @@ class Node(BaseModel):
             (("owner_group", "special"), True),
             (("parent", "title"), True),
         )
+
+
+class Tag(BaseModel):
+    """A coloured label a user puts on folders and documents."""
+
+    name = CharField(max_length=100)
+    color = CharField(max_length=7, default="#888888")
+    owner_user = ForeignKeyField(User, backref="tags", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+    owner_user_id: int
+
+    class Meta:
+        indexes = ((("owner_user", "name"), True),)
+
+
+class NodeTag(BaseModel):
+    node = ForeignKeyField(Node, backref="node_tags", on_delete="CASCADE")
+    tag = ForeignKeyField(Tag, backref="node_tags", on_delete="CASCADE")
+    node_id: int
+    tag_id: int
+
+    class Meta:
+        indexes = ((("node", "tag"), True),)
+
+
+class DocumentType(BaseModel):
+    """A kind of document (Invoice, Contract) with an ordered list of custom fields."""
+
+    name = CharField(max_length=100)
+    owner_user = ForeignKeyField(User, backref="document_types", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+    owner_user_id: int
+
+    class Meta:
+        indexes = ((("owner_user", "name"), True),)
+
+
+class CustomField(BaseModel):
+    KINDS = ("text", "integer", "number", "monetary", "date", "boolean", "select", "url")
+
+    document_type = ForeignKeyField(DocumentType, backref="fields", on_delete="CASCADE")
+    name = CharField(max_length=100)
+    kind = CharField(max_length=16)
+    options = TextField(default="[]")  # JSON list of choices, for select
+    position = IntegerField()
+    document_type_id: int
+
+    class Meta:
+        indexes = ((("document_type", "name"), True),)
+
+
+class CustomFieldValue(BaseModel):
+    """One field's value on one document, in the column of its kind (so it sorts right)."""
+
+    document = ForeignKeyField(Node, backref="field_values", on_delete="CASCADE")
+    field = ForeignKeyField(CustomField, backref="values", on_delete="CASCADE")
+    value_text = TextField(null=True)  # text, select, url; the currency of a monetary value
+    value_number = DecimalField(
+        max_digits=20, decimal_places=6, null=True
+    )  # integer, number, monetary
+    value_date = DateField(null=True)
+    value_bool = BooleanField(null=True)
+    document_id: int
+    field_id: int
+
+    class Meta:
+        indexes = ((("document", "field"), True),)
 
 
 class Document(BaseModel):
@@ -111,7 +183,9 @@ class Document(BaseModel):
     ocr_engine = CharField(max_length=16)
     status = CharField(max_length=16, default=PROCESSING)
     error = TextField(null=True)
+    document_type = ForeignKeyField(DocumentType, null=True, on_delete="SET NULL")
     node_id: int
+    document_type_id: int | None
 
 
 class DocumentVersion(BaseModel):
@@ -206,6 +280,11 @@ MODELS: list[type[BaseModel]] = [
     Group,
     Membership,
     Node,
+    Tag,
+    NodeTag,
+    DocumentType,
+    CustomField,
+    CustomFieldValue,
     Document,
     DocumentVersion,
     Page,

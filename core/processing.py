@@ -177,7 +177,7 @@ def copy_pages(pages: list[Page], version_id: int, redo: set[int] | None = None)
 
     rows = []
     for page in pages:
-        row = {"version": version_id, "number": page.number}
+        row: dict[str, object] = {"version": version_id, "number": page.number}
         row.update({field: getattr(page, field) for field in CARRIED_OVER})
         if redo and page.number in redo:
             row.update(RESET, job_id=new_page_job_id())

@@ -85,12 +85,19 @@ def enqueue_finalize(connection: Redis, version_id: int) -> None:
     )
 
 
-def enqueue_index(connection: Redis, document_id: int) -> None:
+def enqueue_index(connection: Redis, *document_ids: int) -> None:
+    """One index job per document (jobs, not the request, touch the index)."""
     from rq import Queue, Retry
 
-    Queue(INDEX_QUEUE, connection=connection).enqueue(
-        INDEX_DOCUMENT,
-        document_id,
-        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-        job_timeout=600,
+    queue = Queue(INDEX_QUEUE, connection=connection)
+    queue.enqueue_many(
+        [
+            Queue.prepare_data(
+                INDEX_DOCUMENT,
+                args=(document_id,),
+                retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                timeout=600,
+            )
+            for document_id in document_ids
+        ]
     )

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from archivist.core.models import Document, DocumentVersion, Node, Page
+from archivist.core.folders import in_trash
+from archivist.core.models import Document, DocumentType, DocumentVersion, Node, NodeTag, Page, Tag
 from archivist.core.processing import current_version
 from archivist.core.settings import Settings
 from archivist.indexes import PageRecord, SearchIndex, open_index
@@ -43,8 +44,14 @@ def page_records(document_id: int) -> list[PageRecord]:
     version: DocumentVersion | None = current_version(document_id)
     if node is None or document is None or version is None:
         return []
+    if in_trash(node):
+        return []  # trashed documents leave the index; restoring them brings them back
     path = folder_path(node)
     readers = readers_of(node)
+    tags = tuple(
+        tag.name for tag in Tag.select(Tag.name).join(NodeTag).where(NodeTag.node == node.id)
+    )
+    type_row = DocumentType.get_or_none(DocumentType.id == document.document_type_id)
     owner = node.owner_user_id or 0
     default_language = document.ocr_languages.split(",")[0]
     pages = Page.select().where((Page.version == version.id) & (Page.status == Page.DONE))
@@ -54,9 +61,9 @@ def page_records(document_id: int) -> list[PageRecord]:
             version_id=version.id,
             page_number=page.number,
             title=node.title,
-            tags=(),
+            tags=tags,
             folder_path=path,
-            document_type=None,
+            document_type=type_row.name if type_row else None,
             language=(page.language or default_language).split(",")[0],
             owner_id=owner,
             readers=readers,

@@ -80,7 +80,8 @@ def _read_words(textpage: pypdfium2.PdfTextPage, frame: _PageFrame) -> list[tupl
 
     def flush() -> None:
         if chars:
-            words.append((Word("".join(chars), *box, confidence=1.0), list(indexes)))
+            x0, y0, x1, y1 = box
+            words.append((Word("".join(chars), x0, y0, x1, y1, confidence=1.0), list(indexes)))
             chars.clear()
             indexes.clear()
 

@@ -14,12 +14,12 @@ from archivist.core.documents import UploadOptions, upload_document
 from archivist.core.errors import UserFacingError
 from archivist.core.models import Document, DocumentVersion, Node, Page
 from archivist.core.pages import decode_words
-from archivist.core.processing import current_version, version_counts
 from archivist.core.queue import redis_connection
 from archivist.core.reprocess import reprocess_document, retry_page
 from archivist.core.settings import Settings
 from archivist.core.signing import sign_path
 from archivist.graphql.context import Context, require_viewer
+from archivist.graphql.loaders import load
 from archivist.graphql.payloads import ok, user_errors
 
 mutation = MutationType()
@@ -114,21 +114,12 @@ async def resolve_reprocess(
 
 
 async def _document_row(info: GraphQLResolveInfo, node: Node) -> Document:
-    """The node's Document row, read once per request."""
-    context: Context = info.context
-    cache = context.loaders.setdefault("document_rows", {})
-    if node.id not in cache:
-        cache[node.id] = await run_db(Document.get, Document.node == node.id)
-    row: Document = cache[node.id]
+    row: Document = await load(info, "document", node.id)
     return row
 
 
 async def _current_version(info: GraphQLResolveInfo, node: Node) -> DocumentVersion:
-    context: Context = info.context
-    cache = context.loaders.setdefault("current_versions", {})
-    if node.id not in cache:
-        cache[node.id] = await run_db(current_version, node.id)
-    version: DocumentVersion = cache[node.id]
+    version: DocumentVersion = await load(info, "current_version", node.id)
     return version
 
 
@@ -187,8 +178,8 @@ async def resolve_page_count(node: Node, info: GraphQLResolveInfo) -> int:
 @document_type.field("pagesProcessed")
 async def resolve_pages_processed(node: Node, info: GraphQLResolveInfo) -> int:
     version = await _current_version(info, node)
-    done, failed, _total = await run_db(version_counts, version.id)
-    return done + failed
+    processed: int = await load(info, "processed", version.id)
+    return processed
 
 
 @document_type.field("versions")

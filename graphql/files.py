@@ -71,11 +71,14 @@ def file_routes(settings: Settings) -> list[Route]:
 
         def load() -> tuple[Node, Document]:
             node = get_node(viewer, request.path_params["document_id"])
-            return node, Document.get(Document.node == node.id)
+            document = Document.get_or_none(Document.node == node.id)
+            if document is None:
+                raise NotFound()
+            return node, document
 
         try:
             node, document = await run_db(load)
-        except (NotFound, Document.DoesNotExist):
+        except NotFound:
             return _not_found()
         name = _safe_name(node.title, EXTENSIONS.get(document.original_type, "bin"))
         return FileResponse(

@@ -14,7 +14,7 @@ from archivist.core.nodes import get_node
 from archivist.graphql.context import require_viewer
 
 query = QueryType()
-node_interface = InterfaceType("Node")
+node_interface = InterfaceType("Node")  # its fields: see archivist.graphql.organise
 folder_type = ObjectType("Folder")
 
 GRAPHQL_TYPE = {Node.FOLDER: "Folder", Node.DOCUMENT: "Document"}

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -112,7 +112,7 @@ async def document_progress_source(
     _: Any,
     info: GraphQLResolveInfo,
     document_id: str,
-) -> AsyncIterator[ProgressEvent]:
+) -> AsyncGenerator[ProgressEvent, None]:
     context: Context = info.context
     viewer = require_viewer(info)
     try:
@@ -132,7 +132,7 @@ async def document_progress_source(
 @subscription.source("documentsProgress")
 async def documents_progress_source(
     _: Any, info: GraphQLResolveInfo
-) -> AsyncIterator[ProgressEvent]:
+) -> AsyncGenerator[ProgressEvent, None]:
     context: Context = info.context
     viewer = require_viewer(info)
     allowed: dict[int, tuple[bool, float]] = {}

@@ -7,7 +7,7 @@ from importlib.resources import files
 from ariadne import make_executable_schema
 from graphql import GraphQLSchema
 
-from archivist.graphql import documents, nodes, progress, scalars, search, users
+from archivist.graphql import documents, nodes, organise, progress, scalars, search, users
 
 
 def type_defs() -> str:
@@ -24,5 +24,6 @@ def build_schema() -> GraphQLSchema:
         *documents.bindables,
         *progress.bindables,
         *search.bindables,
+        *organise.bindables,
         convert_names_case=True,
     )

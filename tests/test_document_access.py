@@ -27,7 +27,9 @@ def setup(client: TestClient, make_user, redis_client, settings: Settings, tmp_p
     body = upload(client, alice, "letter.pdf", text_pdf(tmp_path / "l.pdf", WORDS).read_bytes())
     document_id = body["data"]["uploadDocument"]["document"]["id"]
     run_worker_burst(settings)
-    document = graphql(client, DOCUMENT, {"id": document_id}, token=alice)["data"]["node"]
+    result = graphql(client, DOCUMENT, {"id": document_id}, token=alice)
+    assert "errors" not in result, result
+    document = result["data"]["node"]
     assert document["status"] == "READY"
     return alice, bob, document_id, document
 

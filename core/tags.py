@@ -1,0 +1,121 @@
+"""Tags: coloured labels a user puts on folders and documents (many at once)."""
+
+from __future__ import annotations
+
+import re
+
+from peewee import IntegrityError
+
+from archivist.core.db import database
+from archivist.core.errors import NotFound, UserFacingError
+from archivist.core.folders import documents_among
+from archivist.core.models import Node, NodeTag, Tag
+from archivist.core.nodes import get_node, parse_id
+from archivist.core.users import Viewer
+
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def _name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > 100:
+        raise UserFacingError("INVALID_NAME", "A tag name is 1 to 100 characters long.", "name")
+    return cleaned
+
+
+def _color(color: str | None) -> str:
+    if color is None:
+        return "#888888"
+    if not COLOR.match(color):
+        raise UserFacingError("INVALID_COLOR", "A colour looks like #1a2b3c.", "color")
+    return color.lower()
+
+
+def get_tag(viewer: Viewer, tag_id: str | int, field: str = "id") -> Tag:
+    tag = Tag.get_or_none((Tag.id == parse_id(tag_id, field)) & (Tag.owner_user == viewer.id))
+    if tag is None:
+        raise NotFound("tag", field)
+    return tag
+
+
+def _taken(name: str) -> UserFacingError:
+    return UserFacingError("TAG_EXISTS", f"You already have a tag called {name!r}.", "name")
+
+
+def create_tag(viewer: Viewer, name: str, color: str | None = None) -> Tag:
+    name = _name(name)
+    try:
+        with database.atomic():
+            tag: Tag = Tag.create(name=name, color=_color(color), owner_user=viewer.id)
+    except IntegrityError:
+        raise _taken(name) from None
+    return tag
+
+
+def tagged_documents(tag_id: int) -> list[int]:
+    return documents_among(nt.node_id for nt in NodeTag.select().where(NodeTag.tag == tag_id))
+
+
+def update_tag(
+    viewer: Viewer, tag_id: str, name: str | None, color: str | None
+) -> tuple[Tag, list[int]]:
+    """Rename or recolour; returns the tag and the documents to re-index (on rename)."""
+    tag = get_tag(viewer, tag_id)
+    changes = {}
+    if name is not None:
+        changes["name"] = _name(name)
+    if color is not None:
+        changes["color"] = _color(color)
+    try:
+        with database.atomic():
+            Tag.update(**changes).where(Tag.id == tag.id).execute()
+    except IntegrityError:
+        raise _taken(changes["name"]) from None
+    return Tag.get_by_id(tag.id), tagged_documents(tag.id) if "name" in changes else []
+
+
+def delete_tag(viewer: Viewer, tag_id: str) -> list[int]:
+    tag = get_tag(viewer, tag_id)
+    documents = tagged_documents(tag.id)
+    tag.delete_instance(recursive=False)
+    return documents
+
+
+def _targets(
+    viewer: Viewer, node_ids: list[str], tag_ids: list[str]
+) -> tuple[list[Node], list[Tag]]:
+    nodes = [get_node(viewer, node_id) for node_id in node_ids]
+    tags = [get_tag(viewer, tag_id, "tagIds") for tag_id in tag_ids]
+    return nodes, tags
+
+
+def tag_nodes(
+    viewer: Viewer, node_ids: list[str], tag_ids: list[str]
+) -> tuple[list[Node], list[int]]:
+    """Add tags to nodes (already there is fine); returns the nodes and documents to re-index."""
+    nodes, tags = _targets(viewer, node_ids, tag_ids)
+    rows = [{"node": n.id, "tag": t.id} for n in nodes for t in tags]
+    with database.atomic():
+        existing = {
+            (nt.node_id, nt.tag_id)
+            for nt in NodeTag.select().where(NodeTag.node.in_([n.id for n in nodes] or [0]))
+        }
+        new = [row for row in rows if (row["node"], row["tag"]) not in existing]
+        if new:
+            NodeTag.insert_many(new).execute()
+    return nodes, documents_among(n.id for n in nodes)
+
+
+def untag_nodes(
+    viewer: Viewer, node_ids: list[str], tag_ids: list[str]
+) -> tuple[list[Node], list[int]]:
+    nodes, tags = _targets(viewer, node_ids, tag_ids)
+    NodeTag.delete().where(
+        NodeTag.node.in_([n.id for n in nodes] or [0])
+        & NodeTag.tag.in_([t.id for t in tags] or [0])
+    ).execute()
+    return nodes, documents_among(n.id for n in nodes)
+
+
+def tags_of(viewer: Viewer) -> list[Tag]:
+    return list(Tag.select().where(Tag.owner_user == viewer.id).order_by(Tag.name))
