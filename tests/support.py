@@ -169,3 +169,36 @@ def character_error_rate(expected: str, got: str) -> float:
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
         previous = current
     return previous[-1] / max(len(expected), 1)
+
+
+def make_document(parent_id: int, owner_id: int, title: str, texts: list[str]) -> int:
+    """A processed document straight in the database (no file work); returns its node id."""
+    from archivist.core.db import database
+    from archivist.core.models import Document, DocumentVersion, Node, Page
+
+    with database.connection_context(), database.atomic():
+        node = Node.create(kind="document", title=title, parent=parent_id, owner_user=owner_id)
+        Document.create(
+            node=node, original_hash="0" * 64, original_name=f"{title}.pdf",
+            original_type="application/pdf", original_size=1, ocr_languages="en",
+            ocr_mode="auto", ocr_engine="easyocr", status="ready",
+        )  # fmt: skip
+        version = DocumentVersion.create(
+            document=node, number=1, file_hash="0" * 64, page_count=len(texts),
+            has_text_layer=True, finalize_enqueued=True,
+        )  # fmt: skip
+        Page.insert_many(
+            [
+                {
+                    "version": version.id,
+                    "number": i,
+                    "width": 595,
+                    "height": 842,
+                    "status": "done",
+                    "text": text,
+                    "source": "text_layer",
+                }
+                for i, text in enumerate(texts, start=1)
+            ]
+        ).execute()
+        return int(node.id)
