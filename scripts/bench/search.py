@@ -83,7 +83,7 @@ def load_corpus() -> ModuleType:
     return module
 
 
-corpus = load_corpus()
+corpus: Any = load_corpus()  # a script module: its attributes are not typed
 
 
 @dataclass
