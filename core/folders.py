@@ -36,7 +36,7 @@ def clean_title(title: str, field: str = "title") -> str:
     return cleaned
 
 
-def _live_folder(viewer: Viewer, folder_id: str | int, field: str) -> Node:
+def live_folder(viewer: Viewer, folder_id: str | int, field: str) -> Node:
     try:
         folder = get_node(viewer, folder_id)
     except NotFound:
@@ -97,7 +97,7 @@ def documents_among(node_ids: Iterable[int]) -> list[int]:
 def create_folder(viewer: Viewer, parent_id: str | None, title: str) -> Node:
     """A new folder in ``parent_id`` (default Home). Raises TITLE_TAKEN, NOT_A_FOLDER, ..."""
     parent = (
-        _live_folder(viewer, parent_id, "parentId")
+        live_folder(viewer, parent_id, "parentId")
         if parent_id
         else special_folder(viewer, Node.HOME)
     )
@@ -139,7 +139,7 @@ def rename_node(viewer: Viewer, node_id: str, title: str) -> tuple[Node, list[in
 
 def move_nodes(viewer: Viewer, node_ids: list[str], target_id: str) -> tuple[list[Node], list[int]]:
     """Move nodes into a folder; a folder into its own subtree is refused (MOVE_INTO_ITSELF)."""
-    target = _live_folder(viewer, target_id, "targetId")
+    target = live_folder(viewer, target_id, "targetId")
     nodes = [get_node(viewer, node_id) for node_id in node_ids]
     above_target = {a.id for a in ancestors(target)} | {target.id}
     for node in nodes:
@@ -179,7 +179,7 @@ def copy_document(
     if source.kind != Node.DOCUMENT:
         raise UserFacingError("NOT_A_DOCUMENT", "Only documents can be copied.", "id")
     target = (
-        _live_folder(viewer, target_id, "targetId")
+        live_folder(viewer, target_id, "targetId")
         if target_id
         else Node.get_by_id(source.parent_id)
     )

@@ -35,14 +35,14 @@ custom_field_type = ObjectType("CustomField")
 document_type_type = ObjectType("DocumentType")
 
 
-def _reindex(context: Context, document_ids: list[int]) -> None:
+def reindex_later(context: Context, document_ids: list[int]) -> None:
     """Queue index jobs; with Redis down, `archivist index check --repair` catches up."""
     if document_ids and context.settings.redis_url:
         with contextlib.suppress(RedisError):
             enqueue_index(redis_connection(context.settings), *sorted(set(document_ids)))
 
 
-async def _call(
+async def call_service(
     info: GraphQLResolveInfo,
     service: Callable[..., Any],
     *args: Any,
@@ -67,7 +67,7 @@ def _with_reindex(info: GraphQLResolveInfo, key: str) -> Callable[[Any], dict[st
 
     def build(result: tuple[Any, list[int]]) -> dict[str, Any]:
         value, documents = result
-        _reindex(info.context, documents)
+        reindex_later(info.context, documents)
         return ok(**{key: value})
 
     return build
@@ -75,7 +75,7 @@ def _with_reindex(info: GraphQLResolveInfo, key: str) -> Callable[[Any], dict[st
 
 def _count_reindexing(info: GraphQLResolveInfo) -> Callable[[list[int]], dict[str, Any]]:
     def build(documents: list[int]) -> dict[str, Any]:
-        _reindex(info.context, documents)
+        reindex_later(info.context, documents)
         return ok(count=len(documents))
 
     return build
@@ -88,19 +88,23 @@ def _count_reindexing(info: GraphQLResolveInfo) -> Callable[[list[int]], dict[st
 async def resolve_create_folder(
     _: Any, info: GraphQLResolveInfo, title: str, parent_id: str | None = None
 ) -> dict[str, Any]:
-    return await _call(info, folders.create_folder, parent_id, title, payload=lambda n: ok(node=n))
+    return await call_service(
+        info, folders.create_folder, parent_id, title, payload=lambda n: ok(node=n)
+    )
 
 
 @mutation.field("renameNode")
 async def resolve_rename(_: Any, info: GraphQLResolveInfo, id: str, title: str) -> dict[str, Any]:
-    return await _call(info, folders.rename_node, id, title, payload=_with_reindex(info, "node"))
+    return await call_service(
+        info, folders.rename_node, id, title, payload=_with_reindex(info, "node")
+    )
 
 
 @mutation.field("moveNodes")
 async def resolve_move(
     _: Any, info: GraphQLResolveInfo, ids: list[str], target_id: str
 ) -> dict[str, Any]:
-    return await _call(
+    return await call_service(
         info, folders.move_nodes, ids, target_id, payload=_with_reindex(info, "nodes")
     )
 
@@ -114,10 +118,10 @@ async def resolve_copy(
     title: str | None = None,
 ) -> dict[str, Any]:
     def payload(node: Node) -> dict[str, Any]:
-        _reindex(info.context, [node.id])
+        reindex_later(info.context, [node.id])
         return ok(document=node)
 
-    return await _call(info, folders.copy_document, id, target_id, title, payload=payload)
+    return await call_service(info, folders.copy_document, id, target_id, title, payload=payload)
 
 
 @mutation.field("deleteNodes")
@@ -126,17 +130,19 @@ async def resolve_delete(_: Any, info: GraphQLResolveInfo, ids: list[str]) -> di
         documents = folders.trash_nodes(viewer, ids)
         return [Node.get_by_id(int(node_id)) for node_id in ids], documents
 
-    return await _call(info, trash, ids, payload=_with_reindex(info, "nodes"))
+    return await call_service(info, trash, ids, payload=_with_reindex(info, "nodes"))
 
 
 @mutation.field("restoreNodes")
 async def resolve_restore(_: Any, info: GraphQLResolveInfo, ids: list[str]) -> dict[str, Any]:
-    return await _call(info, folders.restore_nodes, ids, payload=_with_reindex(info, "nodes"))
+    return await call_service(
+        info, folders.restore_nodes, ids, payload=_with_reindex(info, "nodes")
+    )
 
 
 @mutation.field("emptyTrash")
 async def resolve_empty_trash(_: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
-    return await _call(info, folders.empty_trash, payload=_count_reindexing(info))
+    return await call_service(info, folders.empty_trash, payload=_count_reindexing(info))
 
 
 def _offset(after: str | None) -> int:
@@ -218,26 +224,28 @@ async def resolve_all_tags(_: Any, info: GraphQLResolveInfo) -> list[Tag]:
 async def resolve_create_tag(
     _: Any, info: GraphQLResolveInfo, name: str, color: str | None = None
 ) -> dict[str, Any]:
-    return await _call(info, tags.create_tag, name, color, payload=lambda t: ok(tag=t))
+    return await call_service(info, tags.create_tag, name, color, payload=lambda t: ok(tag=t))
 
 
 @mutation.field("updateTag")
 async def resolve_update_tag(
     _: Any, info: GraphQLResolveInfo, id: str, name: str | None = None, color: str | None = None
 ) -> dict[str, Any]:
-    return await _call(info, tags.update_tag, id, name, color, payload=_with_reindex(info, "tag"))
+    return await call_service(
+        info, tags.update_tag, id, name, color, payload=_with_reindex(info, "tag")
+    )
 
 
 @mutation.field("deleteTag")
 async def resolve_delete_tag(_: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any]:
-    return await _call(info, tags.delete_tag, id, payload=_count_reindexing(info))
+    return await call_service(info, tags.delete_tag, id, payload=_count_reindexing(info))
 
 
 @mutation.field("tagNodes")
 async def resolve_tag_nodes(
     _: Any, info: GraphQLResolveInfo, node_ids: list[str], tag_ids: list[str]
 ) -> dict[str, Any]:
-    return await _call(
+    return await call_service(
         info, tags.tag_nodes, node_ids, tag_ids, payload=_with_reindex(info, "nodes")
     )
 
@@ -246,7 +254,7 @@ async def resolve_tag_nodes(
 async def resolve_untag_nodes(
     _: Any, info: GraphQLResolveInfo, node_ids: list[str], tag_ids: list[str]
 ) -> dict[str, Any]:
-    return await _call(
+    return await call_service(
         info, tags.untag_nodes, node_ids, tag_ids, payload=_with_reindex(info, "nodes")
     )
 
@@ -273,14 +281,16 @@ async def resolve_create_type(
         doctypes.FieldSpec(f["name"], str(f["kind"]).lower(), tuple(f.get("options") or ()))
         for f in fields
     ]
-    return await _call(
+    return await call_service(
         info, doctypes.create_document_type, name, specs, payload=lambda t: ok(document_type=t)
     )
 
 
 @mutation.field("deleteDocumentType")
 async def resolve_delete_type(_: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any]:
-    return await _call(info, doctypes.delete_document_type, id, payload=_count_reindexing(info))
+    return await call_service(
+        info, doctypes.delete_document_type, id, payload=_count_reindexing(info)
+    )
 
 
 @mutation.field("setDocumentType")
@@ -288,10 +298,12 @@ async def resolve_set_type(
     _: Any, info: GraphQLResolveInfo, document_id: str, type_id: str | None = None
 ) -> dict[str, Any]:
     def payload(node: Node) -> dict[str, Any]:
-        _reindex(info.context, [node.id])
+        reindex_later(info.context, [node.id])
         return ok(document=node)
 
-    return await _call(info, doctypes.set_document_type, document_id, type_id, payload=payload)
+    return await call_service(
+        info, doctypes.set_document_type, document_id, type_id, payload=payload
+    )
 
 
 @mutation.field("setCustomFieldValues")
@@ -299,7 +311,7 @@ async def resolve_set_values(
     _: Any, info: GraphQLResolveInfo, document_id: str, values: list[dict[str, Any]]
 ) -> dict[str, Any]:
     pairs = [(str(v["field_id"]), v.get("value")) for v in values]
-    return await _call(
+    return await call_service(
         info, doctypes.set_field_values, document_id, pairs, payload=lambda n: ok(document=n)
     )
 

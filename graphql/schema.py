@@ -7,7 +7,16 @@ from importlib.resources import files
 from ariadne import make_executable_schema
 from graphql import GraphQLSchema
 
-from archivist.graphql import documents, nodes, organise, progress, scalars, search, users
+from archivist.graphql import (
+    documents,
+    nodes,
+    organise,
+    page_edits,
+    progress,
+    scalars,
+    search,
+    users,
+)
 
 
 def type_defs() -> str:
@@ -25,5 +34,6 @@ def build_schema() -> GraphQLSchema:
         *progress.bindables,
         *search.bindables,
         *organise.bindables,
+        *page_edits.bindables,
         convert_names_case=True,
     )

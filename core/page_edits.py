@@ -1,0 +1,286 @@
+"""Editing a document's pages: every edit writes a new PDF and makes a new version.
+
+Page text, words and previews carry over from the pages they came from (words turned with a
+rotated page; preview images turned likewise), so no OCR runs. Each function returns the ids
+of the documents whose search entries changed.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from PIL import Image
+
+from archivist.core import page_ops
+from archivist.core.db import database, utcnow
+from archivist.core.documents import unique_title
+from archivist.core.errors import UserFacingError
+from archivist.core.folders import clean_title, live_folder
+from archivist.core.models import Document, DocumentVersion, Node, Page
+from archivist.core.nodes import get_node
+from archivist.core.page_ops import PageOrigin
+from archivist.core.pages import decode_words, encode_words
+from archivist.core.processing import CARRIED_OVER, current_version
+from archivist.core.settings import Settings
+from archivist.core.storage import Storage
+from archivist.core.users import Viewer
+
+PREVIEW_SIZES = ("thumbnail", "medium", "large")
+
+
+def _editable(
+    viewer: Viewer, document_id: str, field: str = "documentId"
+) -> tuple[Node, DocumentVersion, list[Page]]:
+    node = get_node(viewer, document_id)
+    if node.kind != Node.DOCUMENT:
+        raise UserFacingError("NOT_A_DOCUMENT", "Pages belong to documents.", field)
+    document = Document.get(Document.node == node.id)
+    if document.status == Document.PROCESSING:
+        raise UserFacingError(
+            "DOCUMENT_PROCESSING", "This document is still being processed; wait until it is done.",
+            field,
+        )  # fmt: skip
+    version = current_version(node.id)
+    assert version is not None
+    pages = list(Page.select().where(Page.version == version.id).order_by(Page.number))
+    return node, version, pages
+
+
+def _page_rows(
+    version_id: int, origins: Sequence[PageOrigin], sources: Sequence[Sequence[Page]]
+) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for number, origin in enumerate(origins, start=1):
+        page = sources[origin.source][origin.number - 1]
+        row: dict[str, object] = {field: getattr(page, field) for field in CARRIED_OVER}
+        row.update(version=version_id, number=number)
+        if origin.rotation:
+            words = page_ops.rotate_words(decode_words(page.words), page.width, page.height,
+                                          origin.rotation)  # fmt: skip
+            row["words"] = encode_words(words)
+            row["width"], row["height"] = page_ops.rotated_size(page.width, page.height,
+                                                                origin.rotation)  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def _carry_previews(
+    storage: Storage, new_hash: str, origins: Sequence[PageOrigin], source_hashes: Sequence[str]
+) -> None:
+    for number, origin in enumerate(origins, start=1):
+        for size in PREVIEW_SIZES:
+            source = storage.preview_path(source_hashes[origin.source], origin.number, size)
+            target = storage.preview_path(new_hash, number, size)
+            if not source.exists() or target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if origin.rotation:
+                with Image.open(source) as image:
+                    turned = image.rotate(-origin.rotation, expand=True)  # PIL turns anticlockwise
+                    buffer = io.BytesIO()
+                    turned.save(buffer, "JPEG", quality=80)
+                storage.write_preview(new_hash, number, size, buffer.getvalue())
+            else:
+                os.link(source, target)
+
+
+def _write(
+    settings: Settings,
+    operation: Callable[[Path], list[PageOrigin]],
+    source_hashes: Sequence[str],
+) -> tuple[str, list[PageOrigin]]:
+    """Run a page_ops operation into storage; returns the new file's hash and the origins."""
+    storage = Storage(settings.storage_dir)
+    with storage.scratch() as scratch:
+        out = scratch / "edited.pdf"
+        origins = operation(out)
+        file_hash = storage.put(out)
+    _carry_previews(storage, file_hash, origins, source_hashes)
+    return file_hash, origins
+
+
+def _new_version(
+    node: Node, version: DocumentVersion, file_hash: str, origins: Sequence[PageOrigin],
+    sources: Sequence[Sequence[Page]], note: str,
+) -> None:  # fmt: skip
+    with database.atomic():
+        new = DocumentVersion.create(
+            document=node.id, number=version.number + 1, file_hash=file_hash,
+            page_count=len(origins), has_text_layer=version.has_text_layer,
+            finalize_enqueued=True, note=note,
+        )  # fmt: skip
+        Page.insert_many(_page_rows(new.id, origins, sources)).execute()
+        Node.update(updated_at=utcnow()).where(Node.id == node.id).execute()
+
+
+def _path(settings: Settings, version: DocumentVersion) -> Path:
+    return Storage(settings.storage_dir).path(version.file_hash)
+
+
+def rotate(
+    settings: Settings, viewer: Viewer, document_id: str, rotations: Mapping[int, int]
+) -> list[int]:
+    bad = [degrees for degrees in rotations.values() if degrees % 90]
+    if bad:
+        raise UserFacingError(
+            "INVALID_ROTATION", f"Pages turn by multiples of 90 degrees, not {bad[0]}.", "pages"
+        )
+    node, version, pages = _editable(viewer, document_id)
+    source = _path(settings, version)
+    file_hash, origins = _write(
+        settings, lambda out: page_ops.rotate_pages(source, out, rotations), [version.file_hash]
+    )
+    turned = ", ".join(str(n) for n in sorted(rotations))
+    _new_version(node, version, file_hash, origins, [pages], f"Rotated page(s) {turned}")
+    return [node.id]
+
+
+def reorder(
+    settings: Settings, viewer: Viewer, document_id: str, order: Sequence[int]
+) -> list[int]:
+    node, version, pages = _editable(viewer, document_id)
+    source = _path(settings, version)
+    file_hash, origins = _write(
+        settings, lambda out: page_ops.reorder_pages(source, out, order), [version.file_hash]
+    )
+    _new_version(node, version, file_hash, origins, [pages], "Pages reordered")
+    return [node.id]
+
+
+def delete(
+    settings: Settings, viewer: Viewer, document_id: str, numbers: Sequence[int]
+) -> list[int]:
+    node, version, pages = _editable(viewer, document_id)
+    source = _path(settings, version)
+    file_hash, origins = _write(
+        settings, lambda out: page_ops.delete_pages(source, out, numbers), [version.file_hash]
+    )
+    _new_version(
+        node,
+        version,
+        file_hash,
+        origins,
+        [pages],
+        f"Deleted page(s) {', '.join(map(str, numbers))}",
+    )
+    return [node.id]
+
+
+def _new_document(
+    viewer: Viewer, source: Node, folder: Node, title: str, file_hash: str,
+    origins: Sequence[PageOrigin], sources: Sequence[Sequence[Page]], note: str,
+) -> Node:  # fmt: skip
+    document = Document.get(Document.node == source.id)
+    with database.atomic():
+        node: Node = Node.create(
+            kind=Node.DOCUMENT, title=unique_title(folder.id, title), parent=folder.id,
+            owner_user=folder.owner_user_id, owner_group=folder.owner_group_id,
+        )  # fmt: skip
+        Document.create(
+            node=node, **{f: getattr(document, f) for f in (
+                "original_hash", "original_name", "original_type", "original_size",
+                "ocr_languages", "ocr_mode", "ocr_engine", "status", "document_type",
+            )},
+        )  # fmt: skip
+        version = DocumentVersion.create(
+            document=node, number=1, file_hash=file_hash, page_count=len(origins),
+            has_text_layer=True, finalize_enqueued=True, note=note,
+        )  # fmt: skip
+        Page.insert_many(_page_rows(version.id, origins, sources)).execute()
+    return node
+
+
+def extract(
+    settings: Settings, viewer: Viewer, document_id: str, numbers: Sequence[int],
+    folder_id: str | None, one_per_page: bool,
+) -> tuple[list[Node], list[int]]:  # fmt: skip
+    """New documents of the chosen pages (one, or one per page); the source is unchanged."""
+    node, version, pages = _editable(viewer, document_id)
+    folder = (
+        live_folder(viewer, folder_id, "folderId") if folder_id else Node.get_by_id(node.parent_id)
+    )
+    source = _path(settings, version)
+    groups = [[n] for n in numbers] if one_per_page else [list(numbers)]
+    created = []
+    for group in groups:
+        file_hash, origins = _write(
+            settings, functools.partial(page_ops.extract_pages, source, numbers=group),
+            [version.file_hash],
+        )  # fmt: skip
+        suffix = f"page {group[0]}" if len(group) == 1 else f"pages {', '.join(map(str, group))}"
+        note = f"Extracted from {node.title!r}"
+        title = f"{node.title} ({suffix})"
+        created.append(
+            _new_document(viewer, node, folder, title, file_hash, origins, [pages], note)
+        )
+    return created, [n.id for n in created]
+
+
+def move_pages(
+    settings: Settings, viewer: Viewer, source_id: str, numbers: Sequence[int], target_id: str,
+    replace: bool,
+) -> list[int]:  # fmt: skip
+    """Move pages into another document (appended, or replacing its pages); both get versions."""
+    source_node, source_version, source_pages = _editable(viewer, source_id, "sourceId")
+    target_node, target_version, target_pages = _editable(viewer, target_id, "targetId")
+    if source_node.id == target_node.id:
+        raise UserFacingError(
+            "SAME_DOCUMENT", "Pick another document to move pages into.", "targetId"
+        )
+    source_path, target_path = _path(settings, source_version), _path(settings, target_version)
+    # Refuse before writing anything: the source must keep at least one page.
+    page_ops.pages_after_delete(len(source_pages), numbers)
+    if replace:
+        file_hash, origins = _write(
+            settings, lambda out: page_ops.extract_pages(source_path, out, numbers),
+            [source_version.file_hash],
+        )  # fmt: skip
+        sources: list[Sequence[Page]] = [source_pages]
+    else:
+        file_hash, origins = _write(
+            settings,
+            lambda out: page_ops.append_pages(target_path, out, source_path, numbers),
+            [target_version.file_hash, source_version.file_hash],
+        )
+        sources = [target_pages, source_pages]
+    listed = ", ".join(map(str, numbers))
+    how = "replaced the pages" if replace else "appended"
+    note = f"Page(s) {listed} of {source_node.title!r} {how}"
+    _new_version(target_node, target_version, file_hash, origins, sources, note)
+    rest_hash, rest = _write(
+        settings, lambda out: page_ops.delete_pages(source_path, out, numbers),
+        [source_version.file_hash],
+    )  # fmt: skip
+    _new_version(source_node, source_version, rest_hash, rest, [source_pages],
+                 f"Page(s) {listed} moved to {target_node.title!r}")  # fmt: skip
+    return [source_node.id, target_node.id]
+
+
+def merge(
+    settings: Settings, viewer: Viewer, document_ids: Sequence[str], title: str | None,
+    folder_id: str | None,
+) -> tuple[Node, list[int]]:  # fmt: skip
+    """One new document of all the documents' pages, in order; the originals go to the trash."""
+    from archivist.core.folders import trash_nodes
+
+    if len(document_ids) < 2:
+        raise UserFacingError("TOO_FEW_DOCUMENTS", "Merging takes two documents or more.", "ids")
+    parts = [_editable(viewer, document_id, "ids") for document_id in document_ids]
+    first = parts[0][0]
+    folder = (
+        live_folder(viewer, folder_id, "folderId") if folder_id else Node.get_by_id(first.parent_id)
+    )
+    paths = [_path(settings, version) for _, version, _ in parts]
+    file_hash, origins = _write(
+        settings, lambda out: page_ops.merge_pdfs(paths, out), [v.file_hash for _, v, _ in parts]
+    )
+    merged = _new_document(
+        viewer, first, folder, clean_title(title) if title else first.title, file_hash, origins,
+        [pages for _, _, pages in parts], f"Merged from {len(parts)} documents",
+    )  # fmt: skip
+    gone = trash_nodes(viewer, [str(node.id) for node, _, _ in parts])
+    return merged, [merged.id, *gone]
