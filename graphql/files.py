@@ -8,11 +8,12 @@ document now. Anything else is a 404 that says nothing about whether the file ex
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from archivist.core.archives import collect, stream_zip
 from archivist.core.db import run_db
-from archivist.core.errors import NotFound
+from archivist.core.errors import NotFound, UserFacingError
 from archivist.core.models import Document, DocumentVersion, Node, Page, User
 from archivist.core.nodes import get_node
 from archivist.core.settings import Settings
@@ -133,7 +134,23 @@ def file_routes(settings: Settings) -> list[Route]:
             )
         return FileResponse(path, media_type="image/jpeg")
 
+    async def archive(request: Request) -> Response:
+        """GET /files/zip?ids=1,2: the chosen folders and documents as one zip."""
+        viewer = await _viewer(request, settings)
+        ids = [part for part in request.query_params.get("ids", "").split(",") if part.strip()]
+        if viewer is None:
+            return _not_found()
+        try:
+            entries = await run_db(collect, settings, viewer, ids)
+        except UserFacingError:
+            return _not_found()
+        return StreamingResponse(
+            stream_zip(entries), media_type="application/zip",
+            headers={"Content-Disposition": 'attachment; filename="archivist.zip"'},
+        )  # fmt: skip
+
     return [
+        Route("/files/zip", archive),
         Route("/files/originals/{document_id:int}", original),
         Route("/files/versions/{version_id:int}", version),
         Route("/files/previews/{page_id:int}/{size:str}", preview),

@@ -1,0 +1,72 @@
+"""Zip downloads keep the folder structure, stay private, and stream in bounded memory."""
+
+from __future__ import annotations
+
+import io
+import os
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+from starlette.testclient import TestClient
+from support import graphql, login
+
+from archivist.core.archives import Entry, stream_zip
+from archivist.core.db import database
+from archivist.core.models import DocumentVersion
+from archivist.core.storage import Storage
+
+
+def test_a_large_file_streams_in_bounded_memory(tmp_path: Path) -> None:
+    big = tmp_path / "big.pdf"
+    with big.open("wb") as handle:
+        for _ in range(64):
+            handle.write(os.urandom(1024 * 1024))  # 64 MiB that do not compress
+    tracemalloc.start()
+    size, chunks = 0, 0
+    for chunk in stream_zip([Entry("A/", None), Entry("A/big.pdf", big)]):
+        size += len(chunk)
+        chunks += 1
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert size > 64 * 1024 * 1024 and chunks > 32
+    assert peak < 8 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_folder_zip_keeps_structure_and_is_private(client: TestClient, make_user, settings) -> None:
+    from support import make_document
+
+    user = make_user("alice")
+    make_user("eve")
+    token, stranger = login(client, "alice"), login(client, "eve")
+    storage = Storage(settings.storage_dir)
+    source = settings.data_dir / "one.pdf"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_bytes(b"%PDF-1.4 test file\n%%EOF\n")
+    file_hash = storage.put(source)
+    create = (
+        "mutation($p: ID, $t: String!) { createFolder(parentId: $p, title: $t) { node { id } } }"
+    )
+    taxes = graphql(client, create, {"t": "Taxes"}, token=token)["data"]["createFolder"]["node"][
+        "id"
+    ]
+    year = graphql(client, create, {"p": taxes, "t": "2024"}, token=token)["data"]["createFolder"][
+        "node"
+    ]["id"]
+    for parent, title in ((taxes, "summary"), (year, "return"), (year, "return/part")):
+        doc = make_document(int(parent), user.id, title.replace("/", "-"), ["text"])
+        with database.connection_context():
+            DocumentVersion.update(file_hash=file_hash).where(
+                DocumentVersion.document == doc
+            ).execute()
+    response = client.get(f"/files/zip?ids={taxes}", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert sorted(archive.namelist()) == [
+        "Taxes/", "Taxes/2024/", "Taxes/2024/return-part.pdf", "Taxes/2024/return.pdf",
+        "Taxes/summary.pdf",
+    ]  # fmt: skip
+    assert archive.read("Taxes/summary.pdf") == source.read_bytes()
+    refused = client.get(f"/files/zip?ids={taxes}", headers={"Authorization": f"Bearer {stranger}"})
+    assert refused.status_code == 404
+    assert client.get(f"/files/zip?ids={taxes}").status_code == 404
