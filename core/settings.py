@@ -45,6 +45,7 @@ class Settings:
     easyocr_model_dir: Path | None = None
     query_max_depth: int = 12
     ocr_dpi: int = 300
+    ocr_threads: int | None = None
     page_timeout: int = 600
     page_lease_seconds: int = 60
     reconcile_interval: int = 30
@@ -187,6 +188,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         easyocr_model_dir=Path(model_dir) if model_dir else None,
         query_max_depth=_int(env, "QUERY_MAX_DEPTH", 12, minimum=2),
         ocr_dpi=_int(env, "OCR_DPI", 300, minimum=72),
+        ocr_threads=_int(env, "OCR_THREADS", 0, minimum=0) or None,
         page_timeout=_int(env, "PAGE_TIMEOUT", 600, minimum=10),
         page_lease_seconds=_int(env, "PAGE_LEASE", 60, minimum=2),
         reconcile_interval=_int(env, "RECONCILE_INTERVAL", 30, minimum=1),

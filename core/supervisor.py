@@ -83,6 +83,10 @@ def run_embedded(
 
     env = dict(os.environ)
     env["ARCHIVIST_DATA_DIR"] = str(settings.data_dir)
+    # Workers on one machine share its cores: without a cap, each OCR engine would use them
+    # all and the workers would slow each other down.
+    if settings.ocr_threads is None:
+        env["ARCHIVIST_OCR_THREADS"] = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
     started: list[subprocess.Popen[bytes]] = []
     redis_process = None
 

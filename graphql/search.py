@@ -65,11 +65,14 @@ def _run_search(
         node.id: node
         for node in Node.select().where(Node.id.in_({hit.document_id for hit in hits} or {0}))
     }
-    pages: dict[tuple[int, int], Page] = {}
-    for version_id in {hit.version_id for hit in hits}:
-        numbers = {hit.page_number for hit in hits if hit.version_id == version_id}
-        for page in Page.select().where((Page.version == version_id) & Page.number.in_(numbers)):
-            pages[(version_id, page.number)] = page
+    wanted = {(hit.version_id, hit.page_number) for hit in hits}
+    # One query for every hit's page: the cross product of versions and numbers is a small
+    # superset (at most the hits squared), filtered here.
+    candidates = Page.select().where(
+        Page.version.in_({v for v, _ in wanted} or {0})
+        & Page.number.in_({n for _, n in wanted} or {0})
+    )
+    pages = {(p.version_id, p.number): p for p in candidates if (p.version_id, p.number) in wanted}
     return results, nodes, pages
 
 
