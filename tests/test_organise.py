@@ -376,7 +376,8 @@ def _count_queries(client: TestClient, token: str, query: str, **variables) -> i
 
     class Counter(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            counted.append(record.getMessage())
+            if record.name == "peewee":  # SQL; "peewee.pool" logs connection handling
+                counted.append(record.getMessage())
 
     logger = logging.getLogger("peewee")
     handler, level = Counter(), logger.level
