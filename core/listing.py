@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
+from functools import reduce
 
 from peewee import JOIN, Case, Field, fn
 
+from archivist.core.doctypes import parse_value
 from archivist.core.errors import UserFacingError
 from archivist.core.models import CustomField, CustomFieldValue, Document, Node, NodeTag
 from archivist.core.nodes import get_node, parse_id
@@ -23,6 +26,7 @@ class ChildrenQuery:
     tag_ids: tuple[str, ...] = ()  # all of them
     kind: str | None = None  # folder or document
     document_type_id: str | None = None
+    field_equals: tuple[str, str] | None = None  # (custom field id, value as text)
     first: int = 100
     offset: int = 0
 
@@ -35,6 +39,13 @@ def _value_column(field: CustomField) -> Field:
     if field.kind == "boolean":
         return CustomFieldValue.value_bool
     return CustomFieldValue.value_text
+
+
+def _field(field_id: str, where: str) -> CustomField:
+    field = CustomField.get_or_none(CustomField.id == parse_id(field_id, where))
+    if field is None:
+        raise UserFacingError("UNKNOWN_FIELD", "No such custom field.", where)
+    return field
 
 
 def children(viewer: Viewer, folder_id: str, spec: ChildrenQuery) -> tuple[list[Node], int]:
@@ -52,14 +63,20 @@ def children(viewer: Viewer, folder_id: str, spec: ChildrenQuery) -> tuple[list[
     if spec.document_type_id is not None:
         type_id = parse_id(spec.document_type_id, "filter.documentType")
         query = query.where(Document.document_type == type_id)
+    if spec.field_equals is not None:
+        field = _field(spec.field_equals[0], "filter.fieldValue")
+        columns = parse_value(field, spec.field_equals[1], "filter.fieldValue")
+        matching = CustomFieldValue.select(CustomFieldValue.document).where(
+            (CustomFieldValue.field == field.id)
+            & reduce(operator.and_, (getattr(CustomFieldValue, c) == v for c, v in columns.items()))
+        )
+        query = query.where(Node.id.in_(matching))
     total = query.count()
     direction = (lambda column: column.desc()) if spec.descending else (lambda c: c.asc())
     if spec.order_by == "field":
         if spec.field_id is None:
             raise UserFacingError("FIELD_REQUIRED", "Ordering by a field needs its id.", "orderBy")
-        field = CustomField.get_or_none(CustomField.id == parse_id(spec.field_id, "orderBy"))
-        if field is None:
-            raise UserFacingError("UNKNOWN_FIELD", "No such custom field.", "orderBy")
+        field = _field(spec.field_id, "orderBy")
         value = _value_column(field)
         query = query.join(
             CustomFieldValue, JOIN.LEFT_OUTER,

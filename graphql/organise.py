@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ariadne import MutationType, ObjectType, QueryType
-from graphql import GraphQLResolveInfo
+from graphql import GraphQLError, GraphQLResolveInfo
 from redis.exceptions import RedisError
 
 from archivist.core import doctypes, folders, tags
@@ -194,10 +194,18 @@ async def resolve_children(
         tag_ids=tuple(filter.get("tags") or ()),
         kind=filter["kind"].lower() if filter.get("kind") else None,
         document_type_id=filter.get("document_type"),
+        field_equals=(
+            (str(filter["field_value"]["field_id"]), str(filter["field_value"]["value"]))
+            if filter.get("field_value")
+            else None
+        ),
         first=first,
         offset=offset,
     )
-    nodes, total = await run_db(children, viewer, str(folder.id), spec)
+    try:
+        nodes, total = await run_db(children, viewer, str(folder.id), spec)
+    except UserFacingError as error:
+        raise GraphQLError(error.message, extensions={"code": error.code}) from None
     return _connection(nodes, total, offset)
 
 
