@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from archivist.core.folders import in_trash
+from archivist.core.folders import ancestors, in_trash
 from archivist.core.models import Document, DocumentType, DocumentVersion, Node, NodeTag, Page, Tag
 from archivist.core.processing import current_version
 from archivist.core.settings import Settings
@@ -17,17 +17,7 @@ from archivist.indexes import PageRecord, SearchIndex, open_index
 
 def folder_path(node: Node) -> tuple[str, ...]:
     """Titles of the folders above ``node``, from its root (Home) down."""
-    titles: list[str] = []
-    parent_id = node.parent_id
-    seen: set[int] = set()
-    while parent_id is not None and parent_id not in seen:
-        seen.add(parent_id)
-        parent = Node.get_or_none(Node.id == parent_id)
-        if parent is None:
-            break
-        titles.append(parent.title)
-        parent_id = parent.parent_id
-    return tuple(reversed(titles))
+    return tuple(folder.title for folder in ancestors(node))
 
 
 def readers_of(node: Node) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from archivist.core.queue import redis_connection
 from archivist.core.reprocess import reprocess_document, retry_page
 from archivist.core.settings import Settings
 from archivist.core.signing import sign_path
+from archivist.graphql.connections import connection, offset_after
 from archivist.graphql.context import Context, require_viewer
 from archivist.graphql.loaders import load
 from archivist.graphql.payloads import ok, user_errors
@@ -191,23 +192,12 @@ async def resolve_versions(node: Node, info: GraphQLResolveInfo) -> list[Documen
     return await run_db(load)
 
 
-def _offset(after: str | None) -> int:
-    if not after:
-        return 0
-    try:
-        return max(0, int(after)) + 1
-    except ValueError:
-        raise UserFacingError(
-            "INVALID_CURSOR", "This cursor is not one we gave out.", "after"
-        ) from None
-
-
 @document_type.field("pages")
 async def resolve_pages(
     node: Node, info: GraphQLResolveInfo, first: int = 100, after: str | None = None
 ) -> dict[str, Any]:
     version = await _current_version(info, node)
-    start = _offset(after)
+    start = offset_after(after)
     limit = max(0, min(first, MAX_PAGE_SLICE))
 
     def load() -> tuple[list[Page], int]:
@@ -216,15 +206,7 @@ async def resolve_pages(
         return pages, query.count()
 
     pages, total = await run_db(load)
-    edges = [{"cursor": str(start + i), "node": page} for i, page in enumerate(pages)]
-    return {
-        "total_count": total,
-        "edges": edges,
-        "page_info": {
-            "has_next_page": start + len(pages) < total,
-            "end_cursor": edges[-1]["cursor"] if edges else None,
-        },
-    }
+    return connection(pages, total, start)
 
 
 @document_type.field("originalUrl")

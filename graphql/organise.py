@@ -22,6 +22,7 @@ from archivist.core.listing import ChildrenQuery, children
 from archivist.core.models import CustomField, DocumentType, Node, Tag
 from archivist.core.queue import enqueue_index, redis_connection
 from archivist.core.users import Viewer
+from archivist.graphql.connections import connection, offset_after
 from archivist.graphql.context import Context, require_viewer
 from archivist.graphql.loaders import load
 from archivist.graphql.nodes import node_interface  # one binding per type: its resolve_type
@@ -145,34 +146,14 @@ async def resolve_empty_trash(_: Any, info: GraphQLResolveInfo) -> dict[str, Any
     return await call_service(info, folders.empty_trash, payload=_count_reindexing(info))
 
 
-def _offset(after: str | None) -> int:
-    if not after:
-        return 0
-    if not after.isdigit():
-        raise UserFacingError("INVALID_CURSOR", "This cursor is not one we gave out.", "after")
-    return int(after) + 1
-
-
-def _connection(nodes: list[Node], total: int, offset: int) -> dict[str, Any]:
-    edges = [{"cursor": str(offset + i), "node": node} for i, node in enumerate(nodes)]
-    return {
-        "total_count": total,
-        "edges": edges,
-        "page_info": {
-            "has_next_page": offset + len(nodes) < total,
-            "end_cursor": edges[-1]["cursor"] if edges else None,
-        },
-    }
-
-
 @query.field("trash")
 async def resolve_trash(
     _: Any, info: GraphQLResolveInfo, first: int = 100, after: str | None = None
 ) -> dict[str, Any]:
     viewer = require_viewer(info)
-    offset = _offset(after)
+    offset = offset_after(after)
     items = await run_db(folders.trash_items, viewer)
-    return _connection(items[offset : offset + max(0, first)], len(items), offset)
+    return connection(items[offset : offset + max(0, first)], len(items), offset)
 
 
 @folder_type.field("children")
@@ -186,7 +167,7 @@ async def resolve_children(
 ) -> dict[str, Any]:
     viewer = require_viewer(info)
     order_by, filter = order_by or {}, filter or {}
-    offset = _offset(after)
+    offset = offset_after(after)
     spec = ChildrenQuery(
         order_by=str(order_by.get("by", "TITLE")).lower(),
         descending=order_by.get("direction") == "DESC",
@@ -206,7 +187,7 @@ async def resolve_children(
         nodes, total = await run_db(children, viewer, str(folder.id), spec)
     except UserFacingError as error:
         raise GraphQLError(error.message, extensions={"code": error.code}) from None
-    return _connection(nodes, total, offset)
+    return connection(nodes, total, offset)
 
 
 @node_interface.field("tags")

@@ -20,6 +20,7 @@ from archivist.core.pages import decode_words
 from archivist.core.search import search_index
 from archivist.core.settings import Settings
 from archivist.core.users import Viewer
+from archivist.graphql.connections import offset_after
 from archivist.graphql.context import Context, require_viewer
 from archivist.indexes import PageHit, QueryError, SearchResults
 
@@ -28,14 +29,6 @@ hit_type = ObjectType("SearchHit")
 
 MAX_FIRST = 100
 WORD_EDGES = re.compile(r"^\W+|\W+$")
-
-
-def _offset(after: str | None) -> int:
-    if not after:
-        return 0
-    if not after.isdigit():
-        raise UserFacingError("INVALID_CURSOR", "This cursor is not one we gave out.", "after")
-    return int(after) + 1
 
 
 def _normal(text: str) -> str:
@@ -87,7 +80,7 @@ async def resolve_search(
 ) -> dict[str, Any]:
     context: Context = info.context
     viewer = require_viewer(info)
-    offset = _offset(after)
+    offset = offset_after(after)
     limit = max(1, min(first, MAX_FIRST))
     results, nodes, pages = await run_db(
         _run_search, context.settings, viewer, query, limit, offset, group_by == "DOCUMENT"
@@ -106,11 +99,13 @@ async def resolve_search(
             "pages": [p for p in (as_hit(page) for page in hit.pages) if p is not None],
         }
 
-    edges = []
-    for index, hit in enumerate(results.hits):
-        node = as_hit(hit)
-        if node is not None:
-            edges.append({"cursor": str(offset + index), "node": node})
+    # A hit whose document was deleted since it was indexed is left out; cursors keep the
+    # positions the index gave, so the next page starts where this one ended.
+    edges = [
+        {"cursor": str(offset + index), "node": node}
+        for index, hit in enumerate(results.hits)
+        if (node := as_hit(hit)) is not None
+    ]
     return {
         "total_count": results.total,
         "edges": edges,
