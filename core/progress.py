@@ -13,11 +13,20 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from redis import Redis
+from redis.asyncio import Redis as RedisAsync
 from redis.exceptions import RedisError
 
 from archivist.core.db import utcnow
 
-CHANNEL = "archivist:progress"
+
+def channel(connection: Redis | RedisAsync) -> str:
+    """The progress channel of the Redis database this connection uses.
+
+    Redis pub/sub ignores database numbers, so two Archivists sharing one Redis server on
+    different databases would otherwise hear each other's events.
+    """
+    return f"archivist:progress:{connection.connection_pool.connection_kwargs.get('db', 0)}"
+
 
 QUEUED = "queued"
 STARTED = "started"
@@ -54,6 +63,6 @@ def publish(connection: Redis | None, event: ProgressEvent) -> None:
     if connection is None:
         return
     try:
-        connection.publish(CHANNEL, event.to_json())
+        connection.publish(channel(connection), event.to_json())
     except RedisError as error:
         logger.warning("could not publish progress for document %s: %s", event.document_id, error)

@@ -25,7 +25,7 @@ from archivist.core.errors import NotFound
 from archivist.core.models import Node
 from archivist.core.nodes import get_node
 from archivist.core.processing import document_progress
-from archivist.core.progress import CHANNEL, ProgressEvent
+from archivist.core.progress import ProgressEvent, channel
 from archivist.graphql.context import Context, require_viewer
 
 logger = logging.getLogger("archivist.graphql.progress")
@@ -67,7 +67,7 @@ class Broadcaster:
             try:
                 client = Redis.from_url(url)
                 async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(CHANNEL)
+                    await pubsub.subscribe(channel(client))
                     self._ready.set()
                     async for message in pubsub.listen():
                         if message.get("type") == "message":

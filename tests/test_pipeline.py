@@ -216,11 +216,11 @@ def test_many_pages_in_bounded_memory_with_progress(
     import psutil
     from samples import blank_pdf
 
-    from archivist.core.progress import CHANNEL
+    from archivist.core.progress import channel
 
     pages = 400
     pubsub = redis_client.pubsub()
-    pubsub.subscribe(CHANNEL)
+    pubsub.subscribe(channel(redis_client))
     content = blank_pdf(tmp_path / "book.pdf", pages).read_bytes()
     body = upload(api.http, api.token, "book.pdf", content, {"mode": "OFF"})
     document_id = body["data"]["uploadDocument"]["document"]["id"]
