@@ -45,7 +45,7 @@ from archivist.core.settings import Settings, get_settings
 from archivist.core.storage import Storage
 from archivist.core.text_layer import extract_text_layer, has_usable_text, write_searchable_pdf
 from archivist.core.words import Word, image_words_to_page
-from archivist.jobs.ocr_engines import OcrEngine, get_engine
+from archivist.jobs.ocr_engines import OcrEngine, OcrError, get_engine
 
 logger = logging.getLogger("archivist.jobs")
 
@@ -128,9 +128,13 @@ def process_page(page_id: int) -> str:
     with _lease(page_id, worker, settings.page_lease_seconds):
         try:
             words, source, engine = read_page(settings, work)
-        except DocumentError as error:
-            fail_page(page_id, error.message)
-            _publish_page(redis, work, progress.PAGE_FAILED, worker, error.message)
+        except (DocumentError, OcrError) as error:
+            # Retrying cannot help: the page is unreadable, or OCR cannot run as asked (a
+            # language or model that is not installed). The reason is kept for the person, who
+            # can retry the page with other settings; the rest of the document goes on.
+            reason = error.message if isinstance(error, DocumentError) else str(error)
+            fail_page(page_id, reason)
+            _publish_page(redis, work, progress.PAGE_FAILED, worker, reason)
             finish_if_last(settings, redis, work.version_id)
             return "failed"
     language = ",".join(work.ocr_languages) if source == "ocr" else None

@@ -241,3 +241,35 @@ def test_many_pages_in_bounded_memory_with_progress(
     assert status == "READY"
     assert done_events == pages  # progress flowed for every page
     assert peak < 1024 * 2**20  # one page at a time: memory does not grow with the document
+
+
+def test_unreadable_pages_fail_with_a_reason_and_can_be_retried(
+    api: Api, workers, redis_client, tmp_path: Path
+) -> None:
+    # Only English OCR weights are installed: German pages cannot be OCR'd, the page with a
+    # text layer can still be read, and the document completes with the two failures noted.
+    content = mixed_pdf(tmp_path / "m.pdf").read_bytes()
+    body = upload(api.http, api.token, "mixed.pdf", content, {"languages": ["de"]})
+    document_id = body["data"]["uploadDocument"]["document"]["id"]
+    workers.start("only")
+    document = api.wait_ready(document_id)
+    assert (document["status"], document["error"]) == ("READY", "2 of 3 pages could not be read.")
+    pages = [edge["node"] for edge in document["pages"]["edges"]]
+    assert [p["status"] for p in pages] == ["DONE", "FAILED", "FAILED"]
+    with database.connection_context():
+        reasons = {r.error for r in _page_rows(int(document_id)) if r.status == Page.FAILED}
+    assert len(reasons) == 1 and reasons.pop().startswith("EasyOCR cannot read de")
+    page_id = api.query(
+        "query($id: ID!) { document(id: $id) { pages { edges { node { id } } } } }",
+        {"id": document_id},
+    )["document"]["pages"]["edges"][1]["node"]["id"]
+    retried = api.query(
+        'mutation($id: ID!) { retryPage(pageId: $id, languages: ["en"]) { errors { code } } }',
+        {"id": page_id},
+    )
+    assert retried["retryPage"]["errors"] == []
+    document = api.wait_ready(document_id)
+    pages = [edge["node"] for edge in document["pages"]["edges"]]
+    assert [p["status"] for p in pages] == ["DONE", "DONE", "FAILED"]
+    assert pages[1]["text"] == "INVOICE NUMBER 4711"
+    assert document["error"] == "1 of 3 pages could not be read."
