@@ -164,7 +164,8 @@ def _create_rows(
                     status=Document.PROCESSING,
                 )
                 version = DocumentVersion.create(
-                    document=node, number=1, file_hash=pdf_hash, page_count=info.page_count,
+                    document=node, number=1, file_hash=pdf_hash, base_hash=pdf_hash,
+                    page_count=info.page_count,
                     note="Uploaded",
                 )  # fmt: skip
                 rows = [

@@ -202,7 +202,8 @@ def copy_document(
             )},
         )  # fmt: skip
         copy = DocumentVersion.create(
-            document=node, number=1, file_hash=version.file_hash, page_count=version.page_count,
+            document=node, number=1, file_hash=version.file_hash, base_hash=version.base_hash,
+            page_count=version.page_count,
             has_text_layer=version.has_text_layer, finalize_enqueued=True,
             note=f"Copied from {source.title!r}",
         )  # fmt: skip

@@ -194,6 +194,8 @@ class DocumentVersion(BaseModel):
     document = ForeignKeyField(Node, backref="versions", on_delete="CASCADE")
     number = IntegerField()
     file_hash = CharField(max_length=64)
+    # The same PDF without the text layer we add: what processing again starts from.
+    base_hash = CharField(max_length=64)
     page_count = IntegerField()
     has_text_layer = BooleanField(default=False)
     note = CharField(max_length=255, default="")

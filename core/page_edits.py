@@ -7,10 +7,10 @@ of the documents whose search entries changed.
 
 from __future__ import annotations
 
-import functools
 import io
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
@@ -88,37 +88,48 @@ def _carry_previews(
                 os.link(source, target)
 
 
+Operation = Callable[[Sequence[Path], Path], list[PageOrigin]]
+
+
+@dataclass(frozen=True)
+class Written:
+    file_hash: str  # the new PDF, with our text layer where its sources had one
+    base_hash: str  # the same edit of the layer-free files (what reprocessing starts from)
+    origins: list[PageOrigin]
+
+
 def _write(
-    settings: Settings,
-    operation: Callable[[Path], list[PageOrigin]],
-    source_hashes: Sequence[str],
-) -> tuple[str, list[PageOrigin]]:
-    """Run a page_ops operation into storage; returns the new file's hash and the origins."""
+    settings: Settings, operation: Operation, versions: Sequence[DocumentVersion]
+) -> Written:
+    """Run a page_ops operation on the versions' files, and on their layer-free bases."""
     storage = Storage(settings.storage_dir)
-    with storage.scratch() as scratch:
-        out = scratch / "edited.pdf"
-        origins = operation(out)
-        file_hash = storage.put(out)
-    _carry_previews(storage, file_hash, origins, source_hashes)
-    return file_hash, origins
+
+    def run(hashes: list[str]) -> tuple[str, list[PageOrigin]]:
+        with storage.scratch() as scratch:
+            out = scratch / "edited.pdf"
+            origins = operation([storage.path(h) for h in hashes], out)
+            return storage.put(out), origins
+
+    files = [str(v.file_hash) for v in versions]
+    bases = [str(v.base_hash) for v in versions]
+    file_hash, origins = run(files)
+    base_hash = file_hash if bases == files else run(bases)[0]
+    _carry_previews(storage, file_hash, origins, files)
+    return Written(file_hash, base_hash, origins)
 
 
 def _new_version(
-    node: Node, version: DocumentVersion, file_hash: str, origins: Sequence[PageOrigin],
-    sources: Sequence[Sequence[Page]], note: str,
+    node: Node, version: DocumentVersion, written: Written, sources: Sequence[Sequence[Page]],
+    note: str,
 ) -> None:  # fmt: skip
     with database.atomic():
         new = DocumentVersion.create(
-            document=node.id, number=version.number + 1, file_hash=file_hash,
-            page_count=len(origins), has_text_layer=version.has_text_layer,
-            finalize_enqueued=True, note=note,
+            document=node.id, number=version.number + 1, file_hash=written.file_hash,
+            base_hash=written.base_hash, page_count=len(written.origins),
+            has_text_layer=version.has_text_layer, finalize_enqueued=True, note=note,
         )  # fmt: skip
-        Page.insert_many(_page_rows(new.id, origins, sources)).execute()
+        Page.insert_many(_page_rows(new.id, written.origins, sources)).execute()
         Node.update(updated_at=utcnow()).where(Node.id == node.id).execute()
-
-
-def _path(settings: Settings, version: DocumentVersion) -> Path:
-    return Storage(settings.storage_dir).path(version.file_hash)
 
 
 def rotate(
@@ -130,12 +141,11 @@ def rotate(
             "INVALID_ROTATION", f"Pages turn by multiples of 90 degrees, not {bad[0]}.", "pages"
         )
     node, version, pages = _editable(viewer, document_id)
-    source = _path(settings, version)
-    file_hash, origins = _write(
-        settings, lambda out: page_ops.rotate_pages(source, out, rotations), [version.file_hash]
+    written = _write(
+        settings, lambda src, out: page_ops.rotate_pages(src[0], out, rotations), [version]
     )
     turned = ", ".join(str(n) for n in sorted(rotations))
-    _new_version(node, version, file_hash, origins, [pages], f"Rotated page(s) {turned}")
+    _new_version(node, version, written, [pages], f"Rotated page(s) {turned}")
     return [node.id]
 
 
@@ -143,11 +153,10 @@ def reorder(
     settings: Settings, viewer: Viewer, document_id: str, order: Sequence[int]
 ) -> list[int]:
     node, version, pages = _editable(viewer, document_id)
-    source = _path(settings, version)
-    file_hash, origins = _write(
-        settings, lambda out: page_ops.reorder_pages(source, out, order), [version.file_hash]
+    written = _write(
+        settings, lambda src, out: page_ops.reorder_pages(src[0], out, order), [version]
     )
-    _new_version(node, version, file_hash, origins, [pages], "Pages reordered")
+    _new_version(node, version, written, [pages], "Pages reordered")
     return [node.id]
 
 
@@ -155,24 +164,16 @@ def delete(
     settings: Settings, viewer: Viewer, document_id: str, numbers: Sequence[int]
 ) -> list[int]:
     node, version, pages = _editable(viewer, document_id)
-    source = _path(settings, version)
-    file_hash, origins = _write(
-        settings, lambda out: page_ops.delete_pages(source, out, numbers), [version.file_hash]
+    written = _write(
+        settings, lambda src, out: page_ops.delete_pages(src[0], out, numbers), [version]
     )
-    _new_version(
-        node,
-        version,
-        file_hash,
-        origins,
-        [pages],
-        f"Deleted page(s) {', '.join(map(str, numbers))}",
-    )
+    _new_version(node, version, written, [pages], f"Deleted page(s) {', '.join(map(str, numbers))}")
     return [node.id]
 
 
 def _new_document(
-    viewer: Viewer, source: Node, folder: Node, title: str, file_hash: str,
-    origins: Sequence[PageOrigin], sources: Sequence[Sequence[Page]], note: str,
+    viewer: Viewer, source: Node, folder: Node, title: str, written: Written,
+    sources: Sequence[Sequence[Page]], note: str,
 ) -> Node:  # fmt: skip
     document = Document.get(Document.node == source.id)
     with database.atomic():
@@ -187,10 +188,11 @@ def _new_document(
             )},
         )  # fmt: skip
         version = DocumentVersion.create(
-            document=node, number=1, file_hash=file_hash, page_count=len(origins),
-            has_text_layer=True, finalize_enqueued=True, note=note,
+            document=node, number=1, file_hash=written.file_hash, base_hash=written.base_hash,
+            page_count=len(written.origins), has_text_layer=True, finalize_enqueued=True,
+            note=note,
         )  # fmt: skip
-        Page.insert_many(_page_rows(version.id, origins, sources)).execute()
+        Page.insert_many(_page_rows(version.id, written.origins, sources)).execute()
     return node
 
 
@@ -203,20 +205,20 @@ def extract(
     folder = (
         live_folder(viewer, folder_id, "folderId") if folder_id else Node.get_by_id(node.parent_id)
     )
-    source = _path(settings, version)
     groups = [[n] for n in numbers] if one_per_page else [list(numbers)]
     created = []
     for group in groups:
-        file_hash, origins = _write(
-            settings, functools.partial(page_ops.extract_pages, source, numbers=group),
-            [version.file_hash],
-        )  # fmt: skip
+
+        def extract_group(
+            src: Sequence[Path], out: Path, group: list[int] = group
+        ) -> list[PageOrigin]:
+            return page_ops.extract_pages(src[0], out, group)
+
+        written = _write(settings, extract_group, [version])
         suffix = f"page {group[0]}" if len(group) == 1 else f"pages {', '.join(map(str, group))}"
         note = f"Extracted from {node.title!r}"
         title = f"{node.title} ({suffix})"
-        created.append(
-            _new_document(viewer, node, folder, title, file_hash, origins, [pages], note)
-        )
+        created.append(_new_document(viewer, node, folder, title, written, [pages], note))
     return created, [n.id for n in created]
 
 
@@ -231,31 +233,29 @@ def move_pages(
         raise UserFacingError(
             "SAME_DOCUMENT", "Pick another document to move pages into.", "targetId"
         )
-    source_path, target_path = _path(settings, source_version), _path(settings, target_version)
     # Refuse before writing anything: the source must keep at least one page.
     page_ops.pages_after_delete(len(source_pages), numbers)
     if replace:
-        file_hash, origins = _write(
-            settings, lambda out: page_ops.extract_pages(source_path, out, numbers),
-            [source_version.file_hash],
+        written = _write(
+            settings, lambda src, out: page_ops.extract_pages(src[0], out, numbers),
+            [source_version],
         )  # fmt: skip
         sources: list[Sequence[Page]] = [source_pages]
     else:
-        file_hash, origins = _write(
+        written = _write(
             settings,
-            lambda out: page_ops.append_pages(target_path, out, source_path, numbers),
-            [target_version.file_hash, source_version.file_hash],
+            lambda src, out: page_ops.append_pages(src[0], out, src[1], numbers),
+            [target_version, source_version],
         )
         sources = [target_pages, source_pages]
     listed = ", ".join(map(str, numbers))
     how = "replaced the pages" if replace else "appended"
     note = f"Page(s) {listed} of {source_node.title!r} {how}"
-    _new_version(target_node, target_version, file_hash, origins, sources, note)
-    rest_hash, rest = _write(
-        settings, lambda out: page_ops.delete_pages(source_path, out, numbers),
-        [source_version.file_hash],
-    )  # fmt: skip
-    _new_version(source_node, source_version, rest_hash, rest, [source_pages],
+    _new_version(target_node, target_version, written, sources, note)
+    rest = _write(
+        settings, lambda src, out: page_ops.delete_pages(src[0], out, numbers), [source_version]
+    )
+    _new_version(source_node, source_version, rest, [source_pages],
                  f"Page(s) {listed} moved to {target_node.title!r}")  # fmt: skip
     return [source_node.id, target_node.id]
 
@@ -274,12 +274,9 @@ def merge(
     folder = (
         live_folder(viewer, folder_id, "folderId") if folder_id else Node.get_by_id(first.parent_id)
     )
-    paths = [_path(settings, version) for _, version, _ in parts]
-    file_hash, origins = _write(
-        settings, lambda out: page_ops.merge_pdfs(paths, out), [v.file_hash for _, v, _ in parts]
-    )
+    written = _write(settings, page_ops.merge_pdfs, [version for _, version, _ in parts])
     merged = _new_document(
-        viewer, first, folder, clean_title(title) if title else first.title, file_hash, origins,
+        viewer, first, folder, clean_title(title) if title else first.title, written,
         [pages for _, _, pages in parts], f"Merged from {len(parts)} documents",
     )  # fmt: skip
     gone = trash_nodes(viewer, [str(node.id) for node, _, _ in parts])

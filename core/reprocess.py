@@ -22,17 +22,6 @@ from archivist.core.settings import OCR_ENGINES, Settings
 from archivist.core.users import Viewer
 
 
-def _base_file(document_id: int) -> str:
-    """The newest file of the document without the text layer we add."""
-    version = (
-        DocumentVersion.select()
-        .where((DocumentVersion.document == document_id) & ~DocumentVersion.has_text_layer)
-        .order_by(DocumentVersion.number.desc())
-        .get()
-    )
-    return str(version.file_hash)
-
-
 def _refuse_while_processing(document: Document) -> None:
     if document.status == Document.PROCESSING:
         raise UserFacingError(
@@ -43,14 +32,14 @@ def _refuse_while_processing(document: Document) -> None:
 def _new_version(
     settings: Settings, redis: Redis | None, document_id: int, redo: set[int], note: str
 ) -> None:
-    """Copy the current version with the pages numbered in ``redo`` set pending; enqueue them."""
+    """Copy the current version, from its layer-free file, with the pages in ``redo`` pending."""
     current = current_version(document_id)
     assert current is not None
     pages = list(Page.select().where(Page.version == current.id).order_by(Page.number))
     with database.atomic():
         version = DocumentVersion.create(
-            document=document_id, number=current.number + 1, file_hash=_base_file(document_id),
-            page_count=current.page_count, note=note,
+            document=document_id, number=current.number + 1, file_hash=current.base_hash,
+            base_hash=current.base_hash, page_count=current.page_count, note=note,
         )  # fmt: skip
         copy_pages(pages, version.id, redo)
         set_document_status(document_id, Document.PROCESSING)

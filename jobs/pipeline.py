@@ -237,7 +237,8 @@ def _write_text_layer_version(
     with database.atomic():
         successor = DocumentVersion.create(
             document=version.document_id, number=version.number + 1, file_hash=file_hash,
-            page_count=version.page_count, has_text_layer=True, finalize_enqueued=True,
+            base_hash=version.base_hash, page_count=version.page_count, has_text_layer=True,
+            finalize_enqueued=True,
             note="Text layer added",
         )  # fmt: skip
         copy_pages(pages, successor.id)

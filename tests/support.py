@@ -184,7 +184,7 @@ def make_document(parent_id: int, owner_id: int, title: str, texts: list[str]) -
             ocr_mode="auto", ocr_engine="easyocr", status="ready",
         )  # fmt: skip
         version = DocumentVersion.create(
-            document=node, number=1, file_hash="0" * 64, page_count=len(texts),
+            document=node, number=1, file_hash="0" * 64, base_hash="0" * 64, page_count=len(texts),
             has_text_layer=True, finalize_enqueued=True,
         )  # fmt: skip
         Page.insert_many(

@@ -424,7 +424,7 @@ def test_listing_children_costs_the_same_queries_for_10_or_1000(client: TestClie
                  "document_type": kind.id} for i in ids
             ]).execute()  # fmt: skip
             DocumentVersion.insert_many([
-                {"document": i, "number": 1, "file_hash": "0" * 64, "page_count": 2} for i in ids
+                {"document": i, "number": 1, "file_hash": "0" * 64, "base_hash": "0" * 64, "page_count": 2} for i in ids
             ]).execute()  # fmt: skip
             NodeTag.insert_many([{"node": i, "tag": t.id} for i in ids for t in tags]).execute()
         counts[size] = _count_queries(client, token, listing, id=folder, n=size)

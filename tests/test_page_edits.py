@@ -224,3 +224,44 @@ def test_edits_are_refused_while_processing(
         id=document,
     )
     assert refused["deletePages"]["errors"] == [{"code": "DOCUMENT_PROCESSING"}]
+
+
+def test_reprocessing_after_edits_starts_from_the_edited_pages(
+    client: TestClient, docs, settings
+) -> None:
+    token, (report, _) = docs
+    run(
+        client,
+        token,
+        "mutation($id: ID!) { deletePages(documentId: $id, pages: [2]) { errors { code } } }",
+        id=report,
+    )
+    run(
+        client,
+        token,
+        "mutation($id: ID!) { rotatePages(documentId: $id, pages: [{page: 2, degrees: 180}]) { errors { code } } }",
+        id=report,
+    )
+    again = run(
+        client,
+        token,
+        "mutation($id: ID!) { reprocessDocument(documentId: $id, ocrMode: OFF) { errors { code } } }",
+        id=report,
+    )
+    assert again["reprocessDocument"]["errors"] == []
+    run_worker_burst(settings)
+    document = run(client, token, DOC, id=report)["document"]
+    assert document["status"] == "READY"
+    # Read afresh from the edited, layer-free file: the deleted page is gone, and the turned
+    # page reads upside down (last word first), as it now stands on the page.
+    words = [e["node"]["text"].split() for e in document["pages"]["edges"]]
+    assert words == [PAGES[0], list(reversed(PAGES[2]))]
+    # The final version's text layer holds each page's text once (not a second copy on top).
+    pdf = pypdfium2.PdfDocument(client.get(document["versions"][-1]["downloadUrl"]).content)
+    assert [pdf[i].get_textpage().get_text_bounded().split()[0] for i in range(len(pdf))] == [
+        "Alpha",
+        "Gamma",
+    ]
+    assert all(
+        pdf[i].get_textpage().get_text_bounded().count("Alpha") <= 1 for i in range(len(pdf))
+    )
