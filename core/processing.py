@@ -87,6 +87,13 @@ def renew_lease(page_id: int, worker: str, lease_seconds: float) -> bool:
     return count > 0
 
 
+def release_page(page_id: int, worker: str) -> None:
+    """Give the page back (pending, no lease) so that a retry of its job can claim it."""
+    Page.update(status=Page.PENDING, lease_until=None).where(
+        (Page.id == page_id) & (Page.worker == worker) & (Page.status == Page.PROCESSING)
+    ).execute()
+
+
 def complete_page(
     page_id: int, words: list[Word], *, source: str, engine: str | None, language: str | None
 ) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -43,7 +44,15 @@ PAGE_JOB_FAILED = "archivist.jobs.pipeline.page_job_failed"
 FINALIZE_VERSION = "archivist.jobs.pipeline.finalize_version"
 INDEX_DOCUMENT = "archivist.jobs.indexing.index_document"
 
-RETRY_INTERVALS = [5, 30, 120]  # seconds between tries after a transient error
+
+def _retry() -> Any:
+    """RQ's retry policy from ARCHIVIST_RETRY_INTERVALS (seconds between tries)."""
+    from rq import Retry
+
+    from archivist.core.settings import get_settings
+
+    intervals = list(get_settings().retry_intervals)
+    return Retry(max=len(intervals), interval=intervals) if intervals else None
 
 
 def new_page_job_id() -> str:
@@ -53,7 +62,7 @@ def new_page_job_id() -> str:
 
 def enqueue_pages(connection: Redis, settings: Settings, pages: list[tuple[int, str]]) -> None:
     """Enqueue one job per (page id, job id), in one round trip."""
-    from rq import Callback, Queue, Retry
+    from rq import Callback, Queue
 
     queue = Queue(PAGES_QUEUE, connection=connection)
     queue.enqueue_many(
@@ -63,7 +72,7 @@ def enqueue_pages(connection: Redis, settings: Settings, pages: list[tuple[int, 
                 args=(page_id,),
                 job_id=job_id,
                 timeout=settings.page_timeout,
-                retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                retry=_retry(),
                 on_failure=Callback(PAGE_JOB_FAILED),
                 result_ttl=600,
                 failure_ttl=7 * 24 * 3600,
@@ -74,20 +83,20 @@ def enqueue_pages(connection: Redis, settings: Settings, pages: list[tuple[int, 
 
 
 def enqueue_finalize(connection: Redis, version_id: int) -> None:
-    from rq import Queue, Retry
+    from rq import Queue
 
     Queue(FINALIZE_QUEUE, connection=connection).enqueue(
         FINALIZE_VERSION,
         version_id,
         job_id=f"finalize-{version_id}",
-        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+        retry=_retry(),
         job_timeout=3600,
     )
 
 
 def enqueue_index(connection: Redis, *document_ids: int) -> None:
     """One index job per document (jobs, not the request, touch the index)."""
-    from rq import Queue, Retry
+    from rq import Queue
 
     queue = Queue(INDEX_QUEUE, connection=connection)
     queue.enqueue_many(
@@ -95,7 +104,7 @@ def enqueue_index(connection: Redis, *document_ids: int) -> None:
             Queue.prepare_data(
                 INDEX_DOCUMENT,
                 args=(document_id,),
-                retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                retry=_retry(),
                 timeout=600,
             )
             for document_id in document_ids

@@ -49,12 +49,13 @@ class Settings:
     page_timeout: int = 600
     page_lease_seconds: int = 60
     reconcile_interval: int = 30
+    retry_intervals: tuple[int, ...] = (5, 30, 120)
     admin_password: str | None = field(default=None, repr=False)
 
     @property
     def storage_dir(self) -> Path:
         """Where original files, versions and previews live (content-addressed)."""
-        return self.data_dir / "files"
+        return self.data_dir / "storage"
 
     @property
     def index_dir(self) -> Path:
@@ -98,6 +99,21 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     if number < minimum:
         raise SettingsError(f"{PREFIX}{name}: must be at least {minimum}, got {number}")
     return number
+
+
+def _intervals(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    value = _get(env, name)
+    if value is None:
+        return default
+    try:
+        intervals = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise SettingsError(
+            f"{PREFIX}{name}: expected seconds separated by commas, like 5,30,120; got {value!r}"
+        ) from None
+    if any(seconds < 0 for seconds in intervals):
+        raise SettingsError(f"{PREFIX}{name}: seconds cannot be negative, got {value!r}")
+    return intervals
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -192,6 +208,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         page_timeout=_int(env, "PAGE_TIMEOUT", 600, minimum=10),
         page_lease_seconds=_int(env, "PAGE_LEASE", 60, minimum=2),
         reconcile_interval=_int(env, "RECONCILE_INTERVAL", 30, minimum=1),
+        retry_intervals=_intervals(env, "RETRY_INTERVALS", (5, 30, 120)),
         admin_password=_get(env, "ADMIN_PASSWORD"),
     )
 

@@ -35,6 +35,7 @@ from archivist.core.processing import (
     copy_pages,
     document_progress,
     fail_page,
+    release_page,
     renew_lease,
     set_document_status,
     take_finalize_turn,
@@ -137,6 +138,11 @@ def process_page(page_id: int) -> str:
             _publish_page(redis, work, progress.PAGE_FAILED, worker, reason)
             finish_if_last(settings, redis, work.version_id)
             return "failed"
+        except Exception:
+            # Maybe transient (a storage hiccup, a lost connection): RQ retries the job with
+            # back-off, and the retry must be able to claim the page again.
+            release_page(page_id, worker)
+            raise
     language = ",".join(work.ocr_languages) if source == "ocr" else None
     if complete_page(page_id, words, source=source, engine=engine, language=language):
         _publish_page(redis, work, progress.PAGE_DONE, worker)

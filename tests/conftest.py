@@ -112,6 +112,7 @@ PIPELINE_ENV = {
     "ARCHIVIST_OCR_DPI": "150",  # small pages: EasyOCR on these CPUs is slow
     "ARCHIVIST_PAGE_LEASE": "4",
     "ARCHIVIST_RECONCILE_INTERVAL": "1",
+    "ARCHIVIST_RETRY_INTERVALS": "0,0",  # a failing page job is tried three times, at once
 }
 
 

@@ -273,3 +273,39 @@ def test_unreadable_pages_fail_with_a_reason_and_can_be_retried(
     assert [p["status"] for p in pages] == ["DONE", "DONE", "FAILED"]
     assert pages[1]["text"] == "INVOICE NUMBER 4711"
     assert document["error"] == "1 of 3 pages could not be read."
+
+
+def test_unexpected_errors_are_retried_then_fail_the_page(
+    api: Api, workers, redis_client, settings, tmp_path: Path
+) -> None:
+    """The stored file vanishes (a lost volume): each page job is retried, then fails for good
+    with a generic reason; once the file is back, processing the document again works."""
+    from archivist.core.storage import Storage
+
+    source = mixed_pdf(tmp_path / "m.pdf")
+    body = upload(api.http, api.token, "mixed.pdf", source.read_bytes(), {"mode": "OFF"})
+    document_id = body["data"]["uploadDocument"]["document"]["id"]
+    storage = Storage(settings.storage_dir)
+    with database.connection_context():
+        version = DocumentVersion.get(DocumentVersion.document == int(document_id))
+    storage.path(version.file_hash).unlink()
+    workers.start("unlucky")
+    document = api.wait_ready(document_id)
+    assert (document["status"], document["error"]) == (
+        "FAILED",
+        "No page of this document could be read.",
+    )
+    rows = _page_rows(int(document_id))
+    assert {row.status for row in rows} == {Page.FAILED}
+    assert {row.attempts for row in rows} == {3}  # the first try and two retries
+    assert {row.error for row in rows} == {
+        "This page could not be processed (internal error); try again later."
+    }
+    assert storage.put(source) == version.file_hash  # the file is back
+    again = api.query(
+        "mutation($id: ID!) { reprocessDocument(documentId: $id) { errors { code } } }",
+        {"id": document_id},
+    )
+    assert again["reprocessDocument"]["errors"] == []
+    document = api.wait_ready(document_id)
+    assert document["status"] == "READY" and document["error"] is None

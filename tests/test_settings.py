@@ -55,6 +55,12 @@ def test_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
             "ARCHIVIST_SEARCH_BACKEND: 'solr' is not one of xapian, whoosh",
         ),
         ("SECRET_KEY", "short", "ARCHIVIST_SECRET_KEY: must be at least 16 characters long"),
+        (
+            "RETRY_INTERVALS",
+            "5,soon",
+            "ARCHIVIST_RETRY_INTERVALS: expected seconds separated by commas, like 5,30,120; "
+            "got '5,soon'",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path: Path, name: str, value: str, message: str) -> None:
