@@ -23,7 +23,7 @@ from archivist.core.filetypes import FileType
 from archivist.core.images import image_to_pdf
 from archivist.core.models import Document, DocumentVersion, Node, Page
 from archivist.core.nodes import get_node, special_folder
-from archivist.core.pdf import inspect_document
+from archivist.core.pdf import DocumentInfo, inspect_document
 from archivist.core.progress import QUEUED, ProgressEvent, publish
 from archivist.core.queue import enqueue_pages, new_page_job_id
 from archivist.core.settings import Settings
@@ -116,31 +116,37 @@ def upload_document(
             image_to_pdf(received, pdf)
         storage.put(received)
         pdf_hash = storage.put(pdf) if pdf is not received else original_hash
-    node_id, jobs = _create_rows(settings, viewer, folder, options, languages, info,
-                                 original_hash, size, pdf_hash)  # fmt: skip
+    stored = StoredUpload(info, original_hash, size, pdf_hash)
+    node_id, jobs = _create_rows(settings, folder, options, languages, stored)
     _hand_to_workers(settings, redis, node_id, jobs)
     node: Node = Node.get_by_id(node_id)
     return node
 
 
+@dataclass(frozen=True)
+class StoredUpload:
+    """An upload in storage: what it holds, the original's hash and size, and its PDF's hash."""
+
+    info: DocumentInfo
+    original_hash: str
+    size: int
+    pdf_hash: str
+
+
 def _create_rows(
     settings: Settings,
-    viewer: Viewer,
     folder: Node,
     options: UploadOptions,
     languages: tuple[str, ...],
-    info: object,
-    original_hash: str,
-    size: int,
-    pdf_hash: str,
+    stored: StoredUpload,
 ) -> tuple[int, list[tuple[int, str]]]:
     """Create node, document, version and pages in one transaction.
 
     Returns the node id and (page id, job id) per page.
     """
-    from archivist.core.pdf import DocumentInfo
-
-    assert isinstance(info, DocumentInfo)
+    info, original_hash, size, pdf_hash = (
+        stored.info, stored.original_hash, stored.size, stored.pdf_hash,
+    )  # fmt: skip
     base_title = _clean_title(options)
     for _ in range(5):  # a concurrent upload may take the same title between check and insert
         try:
