@@ -8,7 +8,6 @@ of the documents whose search entries changed.
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from archivist.core.db import database, utcnow
 from archivist.core.documents import unique_title
 from archivist.core.errors import UserFacingError
 from archivist.core.folders import clean_title, live_folder
+from archivist.core.images import PREVIEW_SIZES
 from archivist.core.models import Document, DocumentVersion, Node, Page
 from archivist.core.nodes import get_node
 from archivist.core.page_ops import PageOrigin
@@ -28,8 +28,6 @@ from archivist.core.processing import CARRIED_OVER, current_version
 from archivist.core.settings import Settings
 from archivist.core.storage import Storage
 from archivist.core.users import Viewer
-
-PREVIEW_SIZES = ("thumbnail", "medium", "large")
 
 
 def _editable(
@@ -72,20 +70,18 @@ def _carry_previews(
     storage: Storage, new_hash: str, origins: Sequence[PageOrigin], source_hashes: Sequence[str]
 ) -> None:
     for number, origin in enumerate(origins, start=1):
+        source_hash = source_hashes[origin.source]
         for size in PREVIEW_SIZES:
-            source = storage.preview_path(source_hashes[origin.source], origin.number, size)
-            target = storage.preview_path(new_hash, number, size)
-            if not source.exists() or target.exists():
+            if not origin.rotation:
+                storage.link_preview(source_hash, origin.number, new_hash, number, size)
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if origin.rotation:
+            source = storage.preview_path(source_hash, origin.number, size)
+            if source.exists() and not storage.preview_path(new_hash, number, size).exists():
                 with Image.open(source) as image:
                     turned = image.rotate(-origin.rotation, expand=True)  # PIL turns anticlockwise
                     buffer = io.BytesIO()
                     turned.save(buffer, "JPEG", quality=80)
                 storage.write_preview(new_hash, number, size, buffer.getvalue())
-            else:
-                os.link(source, target)
 
 
 Operation = Callable[[Sequence[Path], Path], list[PageOrigin]]

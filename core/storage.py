@@ -84,6 +84,19 @@ class Storage:
             os.chmod(target, 0o444)  # immutable by intent
         return hexdigest
 
+    def link_preview(
+        self, source_hash: str, source_page: int, target_hash: str, target_page: int, size: str
+    ) -> None:
+        """Give a page of another file the same preview (a hard link: no copy, no render).
+
+        Nothing happens when the source has no such preview or the target has one already.
+        """
+        source = self.preview_path(source_hash, source_page, size)
+        target = self.preview_path(target_hash, target_page, size)
+        if source.exists() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(source, target)
+
     def write_preview(self, file_hash: str, page_number: int, size: str, data: bytes) -> None:
         target = self.preview_path(file_hash, page_number, size)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from archivist.core.archives import collect, stream_zip
 from archivist.core.db import run_db
 from archivist.core.errors import NotFound, UserFacingError
+from archivist.core.images import PREVIEW_SIZES
 from archivist.core.models import Document, DocumentVersion, Node, Page, User
 from archivist.core.nodes import get_node
 from archivist.core.settings import Settings
@@ -22,7 +23,6 @@ from archivist.core.storage import Storage
 from archivist.core.users import AuthenticationError, Viewer, viewer_for
 from archivist.graphql.context import authenticate
 
-PREVIEW_SIZES = ("thumbnail", "medium", "large")
 EXTENSIONS = {
     "application/pdf": "pdf",
     "image/tiff": "tif",

@@ -24,7 +24,7 @@ from rq import get_current_job
 from archivist.core import progress
 from archivist.core.db import database, with_connection
 from archivist.core.document_errors import DocumentError
-from archivist.core.images import make_previews
+from archivist.core.images import PREVIEW_SIZES, make_previews
 from archivist.core.models import Document, DocumentVersion, Page
 from archivist.core.pages import decode_words
 from archivist.core.pdf import render_page
@@ -250,10 +250,5 @@ def _write_text_layer_version(
         copy_pages(pages, successor.id)
     # Previews are addressed by file hash: the new file shows the same pages.
     for page in pages:
-        for size in ("thumbnail", "medium", "large"):
-            source = storage.preview_path(version.file_hash, page.number, size)
-            if source.exists():
-                target = storage.preview_path(file_hash, page.number, size)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if not target.exists():
-                    os.link(source, target)
+        for size in PREVIEW_SIZES:
+            storage.link_preview(version.file_hash, page.number, file_hash, page.number, size)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pypdfium2
 import pytest
+from PIL import Image
 from rq import Queue
 from samples import text_pdf
 from starlette.testclient import TestClient
@@ -68,6 +70,17 @@ def test_rotate_turns_the_word_boxes(client: TestClient, docs, settings) -> None
     after = run(client, token, DOC, id=report)["document"]
     page = after["pages"]["edges"][0]["node"]
     assert (page["width"], page["height"]) == (before["height"], before["width"])
+    # The previews came along, turned with the page (and the untouched page's are linked).
+    previews = run(
+        client,
+        token,
+        "query($id: ID!) { document(id: $id) { pages { edges { node { previewUrl(size: MEDIUM) } } } } }",
+        id=report,
+    )
+    urls = [e["node"]["previewUrl"] for e in previews["document"]["pages"]["edges"]]
+    sizes = [Image.open(io.BytesIO(client.get(url).content)).size for url in urls[:2]]
+    assert sizes[1][0] > sizes[1][1]  # page 2, untouched: landscape as generated
+    assert sizes[0] == sizes[1][::-1]  # page 1, turned a quarter: portrait
     assert page["text"] == before["text"] and page["status"] == "DONE"
     expected = rotate_words(_words(before), before["width"], before["height"], 90)
     got = _words(page)
