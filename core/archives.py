@@ -34,10 +34,39 @@ class Entry:
     file: Path | None
 
 
+# Characters that separate paths or are refused by some unzip tool or file system.
+_UNSAFE_CHARACTERS = frozenset('/\\:*?"<>|')
+
+
 def _safe(title: str) -> str:
-    return (
-        "".join("_" if c in '/\\:*?"<>|' or ord(c) < 32 else c for c in title).strip() or "untitled"
+    """One path component made from a title: no separators, control characters or NULs, and
+    never ``.``/``..`` (a folder titled ``..`` would otherwise escape the unzip folder)."""
+    name = "".join(
+        "_" if c in _UNSAFE_CHARACTERS or ord(c) < 32 or ord(c) == 127 else c for c in title
+    ).strip()
+    if name and not name.strip("."):
+        name = "_" * len(name)  # ".", "..", "...": dots only mean "here" or "up" somewhere
+    return name or "untitled"
+
+
+def check_entry_name(name: str) -> None:
+    """Refuse a zip entry name that could land outside the folder it is unpacked into.
+
+    Raises ``ValueError`` for an absolute path, a backslash, a NUL or other control character,
+    or an empty, ``.`` or ``..`` component. :func:`collect` only makes safe names; this is the
+    last check before a name is written, so a future caller cannot get it wrong.
+    """
+    components = name.removesuffix("/").split("/")
+    bad = (
+        not name
+        or name.startswith("/")
+        or "\\" in name
+        or any(ord(c) < 32 or ord(c) == 127 for c in name)
+        or any(component in ("", ".", "..") for component in components)
+        or (len(name) > 1 and name[1] == ":")  # a Windows drive letter
     )
+    if bad:
+        raise ValueError(f"unsafe zip entry name: {name!r}")
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -55,7 +84,7 @@ def collect(settings: Settings, viewer: Viewer, node_ids: list[str]) -> list[Ent
     storage = Storage(settings.storage_dir)
     entries: list[Entry] = []
     taken: set[str] = set()
-    roots = [get_node(viewer, node_id) for node_id in node_ids]
+    roots = [get_node(viewer, node_id, "ids", "document.download") for node_id in node_ids]
     if not roots:
         raise UserFacingError("NOTHING_SELECTED", "Choose at least one folder or document.", "ids")
     stack: list[tuple[Node, str, set[str]]] = [(node, "", taken) for node in reversed(roots)]
@@ -103,10 +132,14 @@ class _Sink(io.RawIOBase):
 
 
 def stream_zip(entries: list[Entry]) -> Iterator[bytes]:
-    """The zip, chunk by chunk (about a MiB each); memory use does not grow with the files."""
+    """The zip, chunk by chunk (about a MiB each); memory use does not grow with the files.
+
+    Raises ``ValueError`` for an unsafe entry name (see :func:`check_entry_name`).
+    """
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for entry in entries:
+            check_entry_name(entry.name)
             if entry.file is None:
                 archive.writestr(entry.name, b"")
                 yield from sink.drain()

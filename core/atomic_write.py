@@ -14,12 +14,13 @@ from typing import BinaryIO
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """Yield a binary file that replaces ``path`` when the ``with`` block ends without error.
 
+    The new file is private (0600, whatever the umask; see :mod:`archivist.core.file_modes`).
     On an error the temporary file is removed and ``path`` is left as it was. Raises
     ``OSError`` when the folder is not writable or the disk is full.
     """
     target = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(target))
-    fd, temp_path = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
+    fd, temp_path = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")  # 0600
     try:
         with os.fdopen(fd, "wb") as file:
             yield file

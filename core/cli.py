@@ -1,4 +1,4 @@
-"""``archivist``: the command line (serve, worker, run, migrate, createuser).
+"""``archivist``: the command line (serve, worker, run, import, consume, migrate, createuser).
 
 ``serve`` and ``worker`` load the API and the job runner by dotted name, so that ``core`` never
 imports ``graphql`` or ``jobs`` (see ARCHITECTURE.md). Every start-up check that fails prints
@@ -8,23 +8,33 @@ one line naming the setting at fault and exits with status 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import importlib
 import os
 import secrets
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from archivist.core.db import check_database, configure_database, database
+from archivist.core.db import check_database, configure_database, database, sqlite_path
 from archivist.core.errors import UserFacingError
+from archivist.core.file_modes import make_data_private, use_private_umask
 from archivist.core.settings import Settings, SettingsError, load_settings, use_settings
 
 EXIT_BAD_SETTING = 2
+EXIT_UNAVAILABLE = 3  # a service the command needs (a remote search index) cannot be reached
 
 
 def _settings() -> Settings:
+    use_private_umask()  # before anything is written: see core/file_modes.py
     settings = load_settings()
     use_settings(settings)
+    database_file = sqlite_path(settings.database_url)
+    make_data_private(
+        settings.data_dir,
+        Path(database_file) if database_file and database_file != ":memory:" else None,
+    )
     return settings
 
 
@@ -34,12 +44,14 @@ def _open_database(settings: Settings) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    from archivist.core.accounts.roles import ensure_builtin_roles
     from archivist.core.migrations import migrate
 
     settings = _settings()
     _open_database(settings)
     with database.connection_context():
         applied = migrate(database.obj)
+        ensure_builtin_roles()  # a release may give the built-in roles new permissions
     print(f"Applied {', '.join(applied)}." if applied else "The database is up to date.")
     return 0
 
@@ -122,12 +134,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host or settings.host,
         port=args.port if args.port is not None else settings.port,
         log_level="debug" if settings.debug else "info",
+        # A websocket message carries one operation: the same limit as a plain request body.
+        ws_max_size=settings.query_max_body,
     )
     return 0
 
 
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings()
+    if args.threads is not None:
+        settings = dataclasses.replace(settings, ocr_threads=args.threads)
     _startup_checks(settings, need_redis=True)
     worker = importlib.import_module("archivist.jobs.worker")
     worker.run(settings, burst=args.burst, name=args.name)
@@ -162,7 +185,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
             return EXIT_BAD_SETTING
     with database.connection_context():
         count = reindex(settings, since)
-    print(f"Indexed {count} document(s) into {settings.search_backend} at {settings.index_dir}.")
+    where = settings.xapian_remote or settings.index_dir
+    print(f"Indexed {count} document(s) into {settings.search_backend} at {where}.")
     return 0
 
 
@@ -176,6 +200,76 @@ def cmd_index_check(args: argparse.Namespace) -> int:
     verb = "Repaired" if args.repair and not report.ok else "Index check"
     print(f"{verb}: {report}.")
     return 0 if report.ok or args.repair else 1
+
+
+def _with_embedded_redis(settings: Settings) -> Settings:
+    """Without ARCHIVIST_REDIS_URL, the Redis that ``archivist run`` started on this data
+    directory, when it is running (so that work is queued at once and progress is heard)."""
+    if settings.redis_url is not None:
+        return settings
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    socket = settings.data_dir / "redis" / "redis.sock"
+    if not socket.exists():
+        return settings
+    url = f"unix://{socket}"
+    try:
+        Redis.from_url(url, socket_timeout=2).ping()
+    except RedisError:
+        return settings
+    return dataclasses.replace(settings, redis_url=url)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from archivist.core.ingestion.importer import ImportRequest, find_user, run_import
+    from archivist.core.ingestion.progress_bars import (
+        EventListener,
+        ProgressBars,
+        summary,
+        wait_for_documents,
+    )
+    from archivist.core.queue import redis_connection
+
+    settings = _with_embedded_redis(_settings())
+    _startup_checks(settings, need_redis=False)
+    request = ImportRequest(
+        paths=tuple(Path(path) for path in args.paths),
+        folder=args.folder,
+        tags=tuple(args.tag or ()),
+        languages=tuple(args.language) if args.language else None,
+        ocr_mode=args.ocr_mode,
+        recursive=args.recursive,
+        allow_duplicate=args.allow_duplicates,
+    )
+    redis = redis_connection(settings) if settings.redis_url else None
+    bars = ProgressBars(sys.stdout, wait=args.wait)
+    bars.listener = listener = EventListener(redis if args.wait else None)
+    try:
+        with database.connection_context():
+            report = run_import(settings, find_user(args.user), request, redis, bars)
+            if args.wait:
+                wait_for_documents(bars, listener)
+    except UserFacingError as error:
+        print(f"archivist import: {error.message}", file=sys.stderr)
+        return EXIT_BAD_SETTING
+    finally:
+        listener.close()
+    print("\n".join(summary(report, bars)), flush=True)
+    return 1 if report.refused or (args.wait and bars.failed_documents()) else 0
+
+
+def cmd_consume(args: argparse.Namespace) -> int:
+    from archivist.core.ingestion.consume import ConsumeError, run_consumer
+
+    settings = _with_embedded_redis(_settings())
+    _startup_checks(settings, need_redis=False)
+    try:
+        run_consumer(settings, once=args.once)
+    except ConsumeError as error:
+        print(f"archivist consume: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTING
+    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -201,6 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run a worker for background jobs")
     worker.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     worker.add_argument("--name", help="worker name (default: RQ picks a unique one)")
+    worker.add_argument(
+        "--threads",
+        type=_positive_int,
+        help="CPU threads for this worker's OCR (default ARCHIVIST_OCR_THREADS, else all "
+        "cores; with N workers on one machine give each cores/N)",
+    )
     worker.set_defaults(handler=cmd_worker)
 
     run = commands.add_parser(
@@ -210,6 +310,53 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     run.set_defaults(handler=cmd_run)
+
+    importing = commands.add_parser(
+        "import",
+        help="import files and folder trees as a user's documents (duplicates are skipped)",
+        description="Import files (PDF, TIFF, JPEG, PNG) and, with --recursive, folder trees "
+        "(kept as folders). A file whose content the user already has is skipped, so running "
+        "the same import again imports only what is new. Exit status 1 when a file was refused.",
+    )
+    importing.add_argument("paths", nargs="+", metavar="PATH", help="files and folders")
+    importing.add_argument("--user", help="whose documents (default: the only user there is)")
+    importing.add_argument(
+        "--folder",
+        default="Inbox",
+        help="where, from Home or Inbox, e.g. Home/Taxes (made where missing; default Inbox)",
+    )
+    importing.add_argument(
+        "--tag", action="append", help="tag every imported document (repeatable; made if new)"
+    )
+    importing.add_argument(
+        "--language",
+        action="append",
+        help="OCR language, ISO 639-1 (repeatable; default ARCHIVIST_OCR_LANGUAGES)",
+    )
+    importing.add_argument(
+        "--ocr-mode",
+        choices=("auto", "force", "off"),
+        default="auto",
+        help="auto: a page's own text where usable, else OCR (default); force; off",
+    )
+    importing.add_argument("--recursive", "-r", action="store_true", help="import folders")
+    importing.add_argument(
+        "--allow-duplicates", action="store_true", help="import files already there as well"
+    )
+    importing.add_argument(
+        "--wait", action="store_true", help="wait until every page is processed, with progress"
+    )
+    importing.set_defaults(handler=cmd_import)
+
+    consume = commands.add_parser(
+        "consume",
+        help="watch ARCHIVIST_CONSUME_DIR and import every file put there "
+        "(archivist run starts it when the setting is there)",
+    )
+    consume.add_argument(
+        "--once", action="store_true", help="take what is there now (settled or not), then exit"
+    )
+    consume.set_defaults(handler=cmd_consume)
 
     reconcile = commands.add_parser(
         "reconcile",
@@ -257,6 +404,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_SETTING
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        from archivist.indexes import IndexUnavailable  # not at the top: it loads Xapian
+
+        if isinstance(error, IndexUnavailable):
+            print(f"archivist {args.command}: {error}", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+        raise
 
 
 if __name__ == "__main__":

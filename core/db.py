@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from peewee import Database, DatabaseProxy, SqliteDatabase, TextField
+from peewee import SQL, AutoField, Database, DatabaseProxy, NodeList, SqliteDatabase, TextField
 from playhouse.pool import PooledMySQLDatabase, PooledPostgresqlDatabase
 
 from archivist.core.settings import SettingsError
@@ -42,10 +42,41 @@ class LongTextField(TextField):
 # PostgreSQL and SQLite have no LONGTEXT; their TEXT has no such limit.
 LONGTEXT_AS_TEXT = {"LONGTEXT": "TEXT"}
 
+# Only SQLite needs a keyword after an :class:`IdField`'s PRIMARY KEY (read by its DDL).
+ID_SUFFIX = "ID_SUFFIX"
+SQLITE_FIELD_TYPES = {**LONGTEXT_AS_TEXT, ID_SUFFIX: "AUTOINCREMENT"}
+
+
+class IdField(AutoField):
+    """An auto-incrementing primary key whose values are never handed out twice.
+
+    An id names a thing in URLs, search entries and progress events; if a purged row's id
+    went to the next insert, anything still holding the old id would reach someone else's
+    row. SQLite hands the highest id out again after its row is deleted unless the key is
+    declared ``AUTOINCREMENT``; PostgreSQL sequences and MariaDB's ``AUTO_INCREMENT``
+    (persisted across restarts since MariaDB 10.2.4) never go back.
+    """
+
+    def ddl(self, ctx: Any) -> NodeList:
+        ddl: NodeList = super().ddl(ctx)
+        suffix = ctx.state.field_types.get(ID_SUFFIX)
+        return NodeList((ddl, SQL(suffix))) if suffix else ddl
+
 
 def utcnow() -> datetime:
     """Now, as the naive UTC datetime that every DateTimeField stores."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file an ``sqlite:///`` URL names (``:memory:`` when none); None for other schemes."""
+    parts = urlsplit(url)
+    if parts.scheme.split("+", 1)[0] != "sqlite":
+        return None
+    path = unquote(parts.path)
+    # sqlite:///relative/path and sqlite:////absolute/path both name a file.
+    path = path[1:] if path.startswith("//") else path
+    return path or ":memory:"
 
 
 def open_database(url: str, *, max_connections: int = 20) -> Database:
@@ -56,12 +87,14 @@ def open_database(url: str, *, max_connections: int = 20) -> Database:
     parts = urlsplit(url)
     scheme = parts.scheme.split("+", 1)[0]
     options: dict[str, Any] = dict(parse_qsl(parts.query))
-    if scheme == "sqlite":
-        path = unquote(parts.path)
-        # sqlite:///relative/path and sqlite:////absolute/path both name a file.
-        path = path[1:] if path.startswith("//") else path
+    path = sqlite_path(url)
+    if path is not None:
+        # BEGIN IMMEDIATE: a transaction takes the write lock when it starts, waiting up to
+        # busy_timeout for it. A deferred BEGIN reads a snapshot first; when another
+        # connection commits before its first write, SQLite cannot upgrade that snapshot
+        # and fails at once with "database is locked", whatever the busy timeout.
         return SqliteDatabase(
-            path or ":memory:", pragmas=SQLITE_PRAGMAS, field_types=LONGTEXT_AS_TEXT
+            path, pragmas=SQLITE_PRAGMAS, field_types=SQLITE_FIELD_TYPES, lock_type="IMMEDIATE"
         )
     common: dict[str, Any] = {
         "host": parts.hostname or "127.0.0.1",

@@ -21,6 +21,7 @@ from archivist.core.db import database
 from archivist.core.errors import NotFound, UserFacingError
 from archivist.core.models import CustomField, CustomFieldValue, Document, DocumentType, Node
 from archivist.core.nodes import get_node, parse_id
+from archivist.core.permissions import require_permission
 from archivist.core.users import Viewer
 
 MONETARY = re.compile(r"^([A-Z]{3})?(-?\d{1,15}(?:\.\d{1,2})?)$")
@@ -44,7 +45,8 @@ class FieldErrors(UserFacingError):
 
 def get_type(viewer: Viewer, type_id: str | int, field: str = "id") -> DocumentType:
     row = DocumentType.get_or_none(
-        (DocumentType.id == parse_id(type_id, field)) & (DocumentType.owner_user == viewer.id)
+        (DocumentType.id == parse_id(type_id, field, ("DocumentType",)))
+        & (DocumentType.owner_user == viewer.id)
     )
     if row is None:
         raise NotFound("document type", field)
@@ -58,7 +60,7 @@ def _check_fields(fields: list[FieldSpec]) -> None:
         if not spec.name.strip() or len(spec.name) > 100:
             raise UserFacingError("INVALID_NAME", "A field name is 1 to 100 characters.", where)
         if names.count(spec.name.strip()) > 1:
-            raise UserFacingError("DUPLICATE_FIELD", f"Two fields are called {spec.name!r}.", where)
+            raise UserFacingError("DUPLICATE_FIELD", f"Two fields are called '{spec.name}'.", where)
         if spec.kind not in CustomField.KINDS:
             raise UserFacingError(
                 "INVALID_KIND", f"A field kind is one of {', '.join(CustomField.KINDS)}.", where
@@ -68,6 +70,7 @@ def _check_fields(fields: list[FieldSpec]) -> None:
 
 
 def create_document_type(viewer: Viewer, name: str, fields: list[FieldSpec]) -> DocumentType:
+    require_permission(viewer, "document_type.create")
     name = " ".join(name.split())
     if not name or len(name) > 100:
         raise UserFacingError("INVALID_NAME", "A type name is 1 to 100 characters.", "name")
@@ -82,17 +85,26 @@ def create_document_type(viewer: Viewer, name: str, fields: list[FieldSpec]) -> 
                 )  # fmt: skip
     except IntegrityError:
         raise UserFacingError(
-            "TYPE_EXISTS", f"You already have a document type called {name!r}.", "name"
+            "TYPE_EXISTS", f"You already have a document type called '{name}'.", "name"
         ) from None
     return row
 
 
 def delete_document_type(viewer: Viewer, type_id: str) -> list[int]:
     """Delete a type (documents keep no type); returns the documents to re-index."""
+    require_permission(viewer, "document_type.delete")
     row = get_type(viewer, type_id)
     documents = [d.node_id for d in Document.select().where(Document.document_type == row.id)]
     row.delete_instance(recursive=False)
     return documents
+
+
+def types_of(viewer: Viewer) -> list[DocumentType]:
+    """The viewer's document types, by name; raises PERMISSION_DENIED without
+    ``document_type.view``."""
+    require_permission(viewer, "document_type.view")
+    query = DocumentType.select().where(DocumentType.owner_user == viewer.id)
+    return list(query.order_by(DocumentType.name))
 
 
 def fields_of(type_id: int) -> list[CustomField]:
@@ -102,7 +114,7 @@ def fields_of(type_id: int) -> list[CustomField]:
 
 def set_document_type(viewer: Viewer, document_id: str, type_id: str | None) -> Node:
     """Give a document a type (or none); values of fields it no longer has are dropped."""
-    node = get_node(viewer, document_id)
+    node = get_node(viewer, document_id, "documentId", "node.update")
     if node.kind != Node.DOCUMENT:
         raise UserFacingError("NOT_A_DOCUMENT", "Only documents have a type.", "documentId")
     row = get_type(viewer, type_id, "typeId") if type_id else None
@@ -122,7 +134,7 @@ def parse_value(field: CustomField, raw: str, where: str) -> dict[str, Any]:
 
     def bad(expected: str) -> UserFacingError:
         return UserFacingError(
-            "INVALID_VALUE", f"{field.name}: expected {expected}, got {raw!r}.", where
+            "INVALID_VALUE", f"{field.name}: expected {expected}, got '{raw}'.", where
         )
 
     text = raw.strip()
@@ -196,7 +208,7 @@ def set_field_values(
     viewer: Viewer, document_id: str, values: list[tuple[str, str | None]]
 ) -> Node:
     """Set (or, with None, clear) custom field values; every bad one is reported at once."""
-    node = get_node(viewer, document_id)
+    node = get_node(viewer, document_id, "documentId", "node.update")
     document = Document.get_or_none(Document.node == node.id)
     if document is None or document.document_type_id is None:
         raise UserFacingError(
@@ -208,7 +220,7 @@ def set_field_values(
     for index, (field_id, raw) in enumerate(values):
         where = f"values.{index}"
         try:
-            field = fields[parse_id(field_id, where)]
+            field = fields[parse_id(field_id, where, ("CustomField",))]
         except (KeyError, NotFound):
             errors.append(UserFacingError("UNKNOWN_FIELD", "This type has no such field.", where))
             continue

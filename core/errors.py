@@ -1,4 +1,4 @@
-"""The one exception a person can act on.
+"""The one exception a person can act on (its codes: :mod:`archivist.core.error_codes`).
 
 Domain services raise :class:`UserFacingError` with a machine-readable ``code`` and a message
 written for the person using Archivist; the API turns it into a ``UserError`` in a mutation
@@ -8,13 +8,15 @@ escapes is a bug, and the API hides its details unless debug is on.
 
 from __future__ import annotations
 
+from archivist.core.error_codes import check_code
+
 
 class UserFacingError(Exception):
     """Something the person can fix; ``field`` names the input at fault, when there is one."""
 
     def __init__(self, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = check_code(code)
         self.message = message
         self.field = field
 

@@ -8,16 +8,19 @@ index holds for a document returns the ids of the documents to re-index.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from peewee import IntegrityError
+from peewee import IntegrityError, ModelSelect
 
 from archivist.core.db import database, utcnow
 from archivist.core.documents import unique_title
 from archivist.core.errors import NotFound, UserFacingError
 from archivist.core.models import Document, DocumentVersion, Node, NodeTag, Page
 from archivist.core.nodes import get_node, special_folder
-from archivist.core.permissions import readable_by
+from archivist.core.paging import Slice, Window, keyset_page
+from archivist.core.permissions import owned_by, readable_by, require, require_permission
 from archivist.core.processing import copy_pages, current_version
 from archivist.core.users import Viewer
 
@@ -27,20 +30,23 @@ MAX_TITLE = 200
 def clean_title(title: str, field: str = "title") -> str:
     """A title as stored; raises UserFacingError(INVALID_TITLE) for an empty or odd one."""
     cleaned = " ".join(title.split())
-    if not cleaned or "/" in cleaned or len(cleaned) > MAX_TITLE:
+    # Control characters (NUL above all: PostgreSQL cannot store it) have no place in a title.
+    odd = any(unicodedata.category(char) == "Cc" for char in cleaned)
+    if not cleaned or "/" in cleaned or odd or len(cleaned) > MAX_TITLE:
         raise UserFacingError(
             "INVALID_TITLE",
-            f"A title is 1 to {MAX_TITLE} characters long and has no '/'.",
+            f"A title is 1 to {MAX_TITLE} characters long, without '/' or control characters.",
             field,
         )
     return cleaned
 
 
-def live_folder(viewer: Viewer, folder_id: str | int, field: str) -> Node:
+def live_folder(viewer: Viewer, folder_id: str | int, field: str, need: str = "node.view") -> Node:
     try:
         folder = get_node(viewer, folder_id)
     except NotFound:
         raise NotFound("folder", field) from None
+    require(viewer, folder, need, field)
     if folder.kind != Node.FOLDER:
         raise UserFacingError("NOT_A_FOLDER", "That is a document, not a folder.", field)
     if folder.deleted_at is not None or in_trash(folder):
@@ -97,9 +103,9 @@ def documents_among(node_ids: Iterable[int]) -> list[int]:
 def create_folder(viewer: Viewer, parent_id: str | None, title: str) -> Node:
     """A new folder in ``parent_id`` (default Home). Raises TITLE_TAKEN, NOT_A_FOLDER, ..."""
     parent = (
-        live_folder(viewer, parent_id, "parentId")
+        live_folder(viewer, parent_id, "parentId", "node.create")
         if parent_id
-        else special_folder(viewer, Node.HOME)
+        else special_folder(viewer, Node.HOME, "node.create")
     )
     title = clean_title(title)
     try:
@@ -117,13 +123,13 @@ def create_folder(viewer: Viewer, parent_id: str | None, title: str) -> Node:
 
 def _taken(title: str) -> UserFacingError:
     return UserFacingError(
-        "TITLE_TAKEN", f"There is already something called {title!r} in that folder.", "title"
+        "TITLE_TAKEN", f"There is already something called '{title}' in that folder.", "title"
     )
 
 
 def rename_node(viewer: Viewer, node_id: str, title: str) -> tuple[Node, list[int]]:
     """Rename; returns the node and the documents whose index entries change."""
-    node = get_node(viewer, node_id)
+    node = get_node(viewer, node_id, need="node.update")
     if node.special:
         raise UserFacingError("SPECIAL_FOLDER", "Home and Inbox keep their names.", "id")
     title = clean_title(title)
@@ -137,10 +143,21 @@ def rename_node(viewer: Viewer, node_id: str, title: str) -> tuple[Node, list[in
     return node, documents_among(descendant_ids([node.id]))
 
 
-def move_nodes(viewer: Viewer, node_ids: list[str], target_id: str) -> tuple[list[Node], list[int]]:
-    """Move nodes into a folder; a folder into its own subtree is refused (MOVE_INTO_ITSELF)."""
-    target = live_folder(viewer, target_id, "targetId")
-    nodes = [get_node(viewer, node_id) for node_id in node_ids]
+@dataclass(frozen=True)
+class Move:
+    """What a move changed: the nodes (now in ``target``) and the folders they left."""
+
+    nodes: list[Node]
+    sources: list[Node]
+    target: Node
+
+
+def move_nodes(viewer: Viewer, node_ids: list[str], target_id: str) -> tuple[Move, list[int]]:
+    """Move nodes into a folder; a folder into its own subtree is refused (MOVE_INTO_ITSELF).
+
+    Returns the move and the documents whose index entries change."""
+    target = live_folder(viewer, target_id, "targetId", "node.create")
+    nodes = [get_node(viewer, node_id, "ids", "node.move") for node_id in node_ids]
     above_target = {a.id for a in ancestors(target)} | {target.id}
     for node in nodes:
         if node.special:
@@ -148,7 +165,7 @@ def move_nodes(viewer: Viewer, node_ids: list[str], target_id: str) -> tuple[lis
         if node.id in above_target:
             raise UserFacingError(
                 "MOVE_INTO_ITSELF",
-                f"{node.title!r} cannot go into itself or a folder inside it.",
+                f"'{node.title}' cannot go into itself or a folder inside it.",
                 "targetId",
             )
         if (node.owner_user_id, node.owner_group_id) != (
@@ -168,7 +185,10 @@ def move_nodes(viewer: Viewer, node_ids: list[str], target_id: str) -> tuple[lis
     with database.atomic():
         Node.update(parent=target.id, updated_at=utcnow()).where(Node.id.in_(moving)).execute()
     moved = [Node.get_by_id(node.id) for node in nodes]
-    return moved, documents_among(descendant_ids(moving))
+    left = list(dict.fromkeys(node.parent_id for node in nodes if node.parent_id != target.id))
+    sources = [Node.get_by_id(folder_id) for folder_id in left if folder_id is not None]
+    move = Move(moved, sources, Node.get_by_id(target.id))
+    return move, documents_among(descendant_ids(moving))
 
 
 def copy_document(
@@ -179,10 +199,11 @@ def copy_document(
     if source.kind != Node.DOCUMENT:
         raise UserFacingError("NOT_A_DOCUMENT", "Only documents can be copied.", "id")
     target = (
-        live_folder(viewer, target_id, "targetId")
+        live_folder(viewer, target_id, "targetId", "node.create")
         if target_id
         else Node.get_by_id(source.parent_id)
     )
+    require(viewer, target, "node.create", "targetId")
     document = Document.get(Document.node == source.id)
     if document.status == Document.PROCESSING:
         raise UserFacingError("DOCUMENT_PROCESSING", "Wait until the document is processed.")
@@ -205,9 +226,9 @@ def copy_document(
             document=node, number=1, file_hash=version.file_hash, base_hash=version.base_hash,
             page_count=version.page_count,
             has_text_layer=version.has_text_layer, finalize_enqueued=True,
-            note=f"Copied from {source.title!r}",
+            note=f"Copied from '{source.title}'",
         )  # fmt: skip
-        copy_pages(pages, copy.id)
+        copy_pages(pages, copy.id, same_document=False)
         tags = [
             {"node": node.id, "tag": nt.tag_id}
             for nt in NodeTag.select().where(NodeTag.node == source.id)
@@ -217,9 +238,9 @@ def copy_document(
     return node
 
 
-def trash_nodes(viewer: Viewer, node_ids: list[str]) -> list[int]:
+def trash_nodes(viewer: Viewer, node_ids: Sequence[str | int]) -> list[int]:
     """Move nodes to the trash; returns the documents that leave the index."""
-    nodes = [get_node(viewer, node_id) for node_id in node_ids]
+    nodes = [get_node(viewer, node_id, "ids", "node.delete") for node_id in node_ids]
     for node in nodes:
         if node.special:
             raise UserFacingError("SPECIAL_FOLDER", "Home and Inbox cannot be deleted.", "ids")
@@ -239,9 +260,9 @@ def restore_nodes(viewer: Viewer, node_ids: list[str]) -> tuple[list[Node], list
     restored = []
     with database.atomic():
         for node_id in node_ids:
-            node = get_node(viewer, node_id)
+            node = get_node(viewer, node_id, "ids", "node.delete")
             if node.deleted_at is None:
-                raise UserFacingError("NOT_IN_TRASH", f"{node.title!r} is not in the trash.", "ids")
+                raise UserFacingError("NOT_IN_TRASH", f"'{node.title}' is not in the trash.", "ids")
             parent = Node.get_or_none(
                 (Node.id == node.trashed_from) & Node.deleted_at.is_null() & readable_by(viewer)
             )
@@ -256,13 +277,28 @@ def restore_nodes(viewer: Viewer, node_ids: list[str]) -> tuple[list[Node], list
     return restored, documents_among(descendant_ids(n.id for n in restored))
 
 
+def _trashed(viewer: Viewer) -> ModelSelect[Node]:
+    # The trash holds the viewer's own and their groups' nodes: what someone deleted in a
+    # folder shared with them goes to the owner's trash, not to theirs.
+    return Node.select().where(
+        readable_by(viewer) & owned_by(viewer) & Node.deleted_at.is_null(False)
+    )
+
+
 def trash_items(viewer: Viewer) -> list[Node]:
-    query = Node.select().where(readable_by(viewer) & Node.deleted_at.is_null(False))
-    return list(query.order_by(Node.deleted_at.desc(), Node.id))
+    """Everything in the viewer's trash, newest first."""
+    return list(_trashed(viewer).order_by(Node.deleted_at.desc(), Node.id))
+
+
+def trash_page(viewer: Viewer, window: Window) -> tuple[Slice, int]:
+    """One page of the viewer's trash, newest first, and how much it holds in all."""
+    query = _trashed(viewer)
+    return keyset_page(query, [(Node.deleted_at, True), (Node.id, False)], window), query.count()
 
 
 def empty_trash(viewer: Viewer) -> list[int]:
     """Delete for good everything in the viewer's trash; returns the documents removed."""
+    require_permission(viewer, "node.delete")  # the trash holds only the viewer's own
     roots = [node.id for node in trash_items(viewer)]
     gone = descendant_ids(roots)
     documents = documents_among(gone)

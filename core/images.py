@@ -1,8 +1,10 @@
 """Scanned images (JPEG, PNG, multi-page TIFF): validate them, turn them into PDFs, and make the
 preview pictures a person sees in lists and viewers.
 
-Every image is checked against a pixel limit read from its header before anything is decoded,
-so a file that declares 100000 x 100000 px is refused without allocating it.
+Every image is checked against limits read from its headers before any pixel is decoded: each
+frame's pixels, the pixels of all frames together and the number of frames, so a file that
+declares 100000 x 100000 px, or a 51 KiB TIFF of eight 10000 x 10000 px fax pages, is refused
+without allocating it. Conversion to PDF holds one decoded frame at a time.
 """
 
 from __future__ import annotations
@@ -21,11 +23,17 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from archivist.core.atomic_write import atomic_write
 from archivist.core.document_errors import DocumentError, DocumentErrorCode
 from archivist.core.filetypes import FileType, detect_file_type
+from archivist.core.storage import Storage
 
 DEFAULT_DPI = 300.0
 # An A0 scan at 300 dpi is 139 Mpx. Pillow refuses anything above twice its own limit
 # (2 x 89.5 Mpx) during Image.open already, so a larger limit here would never apply.
 MAX_IMAGE_PIXELS = 150_000_000
+# All frames of one upload together (ARCHIVIST_MAX_UPLOAD_PIXELS): about 57 colour A4 pages at
+# 300 dpi. Decoding and compressing costs CPU time in proportion, in the API process.
+MAX_UPLOAD_PIXELS = 500_000_000
+# Frames (pages) of one upload (ARCHIVIST_MAX_UPLOAD_PAGES); PDFs have the same limit.
+MAX_UPLOAD_PAGES = 10_000
 # A resolution outside this range is a placeholder or a mistake, not the scan's real density.
 _PLAUSIBLE_DPI = (10.0, 10_000.0)
 # What Pillow raises for a file it cannot decode: truncated data, a broken decoder stream, a
@@ -34,6 +42,15 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyErr
 
 PREVIEW_SIZES: Mapping[str, int] = {"thumbnail": 200, "medium": 800, "large": 1600}
 """Preview name -> longest edge in pixels."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImageLimits:
+    """What one uploaded image may hold: pixels per frame, pixels of all frames, frames."""
+
+    max_pixels: int = MAX_IMAGE_PIXELS
+    max_total_pixels: int = MAX_UPLOAD_PIXELS
+    max_frames: int = MAX_UPLOAD_PAGES
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +81,58 @@ def _too_large(width: int, height: int, max_pixels: int) -> DocumentError:
         f"This image is too large ({width} x {height} pixels; at most "
         f"{max_pixels // 1_000_000} megapixels per page); scan it at a lower resolution.",
     )
+
+
+def _too_many_frames(max_frames: int) -> DocumentError:
+    return DocumentError(
+        DocumentErrorCode.TOO_MANY_PAGES,
+        f"This image has more than {max_frames} pages; split it into smaller documents.",
+    )
+
+
+def _too_many_pixels(total: int, max_total: int) -> DocumentError:
+    return DocumentError(
+        DocumentErrorCode.IMAGE_TOO_LARGE,
+        f"This image's pages hold {total // 1_000_000} megapixels together; at most "
+        f"{max_total // 1_000_000} are accepted in one upload. Split it or scan at a lower "
+        "resolution.",
+    )
+
+
+def scan_frames(image: Image.Image, limits: ImageLimits) -> list[tuple[int, int]]:
+    """Every frame's size in pixels, read from the frame headers only (no pixel is decoded).
+
+    Stops at the first limit passed, so a file declaring a million frames costs no more than
+    ``limits.max_frames`` header reads. Raises :class:`DocumentError`: ``TOO_MANY_PAGES``,
+    ``IMAGE_TOO_LARGE`` (a frame or all frames together), ``CORRUPT_IMAGE`` (a frame header
+    that cannot be read, or a frame of no pixels).
+    """
+    sizes: list[tuple[int, int]] = []
+    total = 0
+    index = 0
+    while True:
+        try:
+            # Seeking reads the next frame's header (a TIFF directory); decoding waits for load().
+            image.seek(index)
+        except EOFError:
+            break
+        except _DECODE_ERRORS as error:
+            raise _corrupt(f" (page {index + 1})") from error
+        if index >= limits.max_frames:
+            raise _too_many_frames(limits.max_frames)
+        width, height = image.size
+        if width <= 0 or height <= 0:
+            raise _corrupt(f" (page {index + 1})")
+        if width * height > limits.max_pixels:
+            raise _too_large(width, height, limits.max_pixels)
+        total += width * height
+        if total > limits.max_total_pixels:
+            raise _too_many_pixels(total, limits.max_total_pixels)
+        sizes.append((width, height))
+        index += 1
+    if index:
+        image.seek(0)
+    return sizes
 
 
 @contextlib.contextmanager
@@ -143,14 +212,18 @@ def iter_frames(
 
 
 def inspect_image(
-    path: str | os.PathLike[str], *, max_pixels: int = MAX_IMAGE_PIXELS
+    path: str | os.PathLike[str], limits: ImageLimits | None = None
 ) -> list[ImageFrame]:
-    """Validate every frame of an image file (decoding each) and return their sizes.
+    """Validate every frame of an image file and return their sizes.
 
-    Raises :class:`DocumentError` with ``IMAGE_TOO_LARGE`` or ``CORRUPT_IMAGE``.
+    The limits are checked on the headers of all frames first; only then is each frame decoded
+    (one at a time) to find a damaged one now rather than in a worker. Raises
+    :class:`DocumentError` with ``IMAGE_TOO_LARGE``, ``TOO_MANY_PAGES`` or ``CORRUPT_IMAGE``.
     """
-    with open_image(path, max_pixels=max_pixels) as image:
-        return [frame for _, frame in iter_frames(image, max_pixels=max_pixels)]
+    limits = limits or ImageLimits()
+    with open_image(path, max_pixels=limits.max_pixels) as image:
+        scan_frames(image, limits)
+        return [frame for _, frame in iter_frames(image, max_pixels=limits.max_pixels)]
 
 
 def _pdf_ready(frame: Image.Image) -> Image.Image:
@@ -181,16 +254,18 @@ def _jpeg_bytes_as_is(path: str | os.PathLike[str], image: Image.Image) -> bytes
 def image_to_pdf(
     path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
-    *,
-    max_pixels: int = MAX_IMAGE_PIXELS,
+    limits: ImageLimits | None = None,
 ) -> int:
     """Convert a JPEG, PNG or (multi-page) TIFF into a PDF with one page per frame.
 
     Each page has the frame's size at the frame's resolution (300 dpi when it declares none);
     a JPEG is embedded as it is, other frames losslessly (Flate). The PDF is written atomically.
-    Returns the number of pages. Raises :class:`DocumentError` (``UNSUPPORTED_TYPE`` for a
-    file that is not one of these images, ``IMAGE_TOO_LARGE``, ``CORRUPT_IMAGE``).
+    Memory holds one decoded frame: each page is compressed (saved as a PDF of its own) before
+    the next frame is decoded. Returns the number of pages. Raises :class:`DocumentError`
+    (``UNSUPPORTED_TYPE`` for a file that is not one of these images, ``IMAGE_TOO_LARGE``,
+    ``TOO_MANY_PAGES``, ``CORRUPT_IMAGE``).
     """
+    limits = limits or ImageLimits()
     file_type = detect_file_type(path)
     if not file_type.is_image:
         raise DocumentError(
@@ -198,10 +273,11 @@ def image_to_pdf(
         )
     pdf = pypdfium2.PdfDocument.new()
     try:
-        with open_image(path, max_pixels=max_pixels) as image:
+        with open_image(path, max_pixels=limits.max_pixels) as image:
+            scan_frames(image, limits)
             jpeg = _jpeg_bytes_as_is(path, image) if file_type is FileType.JPEG else None
-            for index, (frame, info) in enumerate(iter_frames(image, max_pixels=max_pixels)):
-                _add_image_page(pdf, index, frame, info, jpeg)
+            for frame, info in iter_frames(image, max_pixels=limits.max_pixels):
+                _append_compressed(pdf, _one_page_pdf(frame, info, jpeg))
         page_count = len(pdf)
         with atomic_write(out_path) as file:
             pdf.save(file)
@@ -210,9 +286,30 @@ def image_to_pdf(
     return page_count
 
 
+def _one_page_pdf(frame: Image.Image, info: ImageFrame, jpeg: bytes | None) -> bytes:
+    """One frame as a saved one-page PDF (its image compressed)."""
+    single = pypdfium2.PdfDocument.new()
+    try:
+        _add_image_page(single, frame, info, jpeg)
+        buffer = io.BytesIO()
+        single.save(buffer)
+        return buffer.getvalue()
+    finally:
+        single.close()
+
+
+def _append_compressed(pdf: pypdfium2.PdfDocument, page_pdf: bytes) -> None:
+    # A page built in ``pdf`` itself would keep its decoded bitmap until ``pdf`` is saved (a GiB
+    # for eight fax-sized frames); imported from a saved PDF it holds the compressed stream.
+    single = pypdfium2.PdfDocument(page_pdf)
+    try:
+        pdf.import_pages(single)
+    finally:
+        single.close()
+
+
 def _add_image_page(
     pdf: pypdfium2.PdfDocument,
-    index: int,
     frame: Image.Image,
     info: ImageFrame,
     jpeg: bytes | None,
@@ -264,3 +361,27 @@ def make_previews(
         copy.save(buffer, image_format, quality=quality)
         previews[name] = buffer.getvalue()
     return previews
+
+
+def carry_previews(
+    storage: Storage,
+    source: tuple[str, int],
+    target: tuple[str, int],
+    degrees: int = 0,
+    sizes: Mapping[str, int] = PREVIEW_SIZES,
+) -> None:
+    """Give page ``target`` (file hash, page number) the previews of page ``source``, turned
+    clockwise by ``degrees`` (a multiple of 90): linked when not turned, so nothing is
+    rendered again. A preview the source lacks, or the target has already, is left alone."""
+    for size in sizes:
+        if not degrees % 360:
+            storage.link_preview(*source, *target, size)
+            continue
+        path = storage.preview_path(*source, size)
+        if not path.exists() or storage.preview_path(*target, size).exists():
+            continue
+        with Image.open(path) as image:
+            turned = image.rotate(-degrees, expand=True)  # PIL turns anticlockwise
+        buffer = io.BytesIO()
+        turned.save(buffer, "JPEG", quality=80)
+        storage.write_preview(*target, size, buffer.getvalue())

@@ -8,7 +8,6 @@ checks that the migrated schema matches these models.
 from __future__ import annotations
 
 from peewee import (
-    AutoField,
     BigIntegerField,
     BooleanField,
     CharField,
@@ -22,11 +21,11 @@ from peewee import (
     TextField,
 )
 
-from archivist.core.db import LongTextField, database, utcnow
+from archivist.core.db import IdField, LongTextField, database, utcnow
 
 
 class BaseModel(Model):
-    id = AutoField()
+    id = IdField()  # never reused, see IdField
 
     class Meta:
         database = database
@@ -184,8 +183,18 @@ class Document(BaseModel):
     status = CharField(max_length=16, default=PROCESSING)
     error = TextField(null=True)
     document_type = ForeignKeyField(DocumentType, null=True, on_delete="SET NULL")
+    # What the search index must hold (see core/index_state.py): every change that alters it
+    # raises index_revision in its own transaction; index jobs record the revision and the
+    # fingerprint they wrote. Behind (indexed < index) means index work is owed.
+    index_revision = IntegerField(default=0)
+    indexed_revision = IntegerField(default=0)
+    index_requested_at = DateTimeField(null=True)
+    indexed_fingerprint = CharField(max_length=64, null=True)
     node_id: int
     document_type_id: int | None
+
+    class Meta:
+        indexes = ((("original_hash",), False),)  # the duplicate check (core/ingestion)
 
 
 class DocumentVersion(BaseModel):
@@ -237,21 +246,113 @@ class Page(BaseModel):
     attempts = IntegerField(default=0)
     lease_until = DateTimeField(null=True)
     done_at = DateTimeField(null=True)
+    # Degrees clockwise (0, 90, 180, 270) the page job found this page, as this version's file
+    # shows it, must turn to be upright; its words are in the page as shown. The final step
+    # writes the next version with the page turned, so the pages of that version have 0.
+    turn = IntegerField(default=0)
+    # The page's identity across its document's versions: the id of the row where it first
+    # appeared (None: this row is that one). The API's Page.id (see :attr:`logical`).
+    logical_id = IntegerField(null=True)
     version_id: int
+
+    @property
+    def logical(self) -> int:
+        """The page's id across versions: the same in every version that carries it."""
+        return int(self.logical_id or self.id)
 
     class Meta:
         indexes = ((("version", "number"), True), (("status", "lease_until"), False))
 
 
 class AccessToken(BaseModel):
-    """A bearer token; only its SHA-256 is stored, so a database leak reveals no token."""
+    """A bearer token; only its SHA-256 is stored, so a database leak reveals no token.
+
+    A login's token has no ``name``; a named API token (for scripts) has one."""
 
     user = ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
     token_hash = CharField(max_length=64, unique=True)
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField(index=True)
     revoked_at = DateTimeField(null=True)
+    name = CharField(max_length=100, null=True)
     user_id: int
+
+
+class Role(BaseModel):
+    """A named set of permissions (see :mod:`archivist.core.permissions` for the names).
+
+    ``permissions`` holds the names separated by spaces, sorted. Built-in roles are made by
+    migration 0012 and cannot be changed or deleted."""
+
+    name = CharField(max_length=100, unique=True)
+    permissions = TextField(default="")
+    builtin = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+
+    @property
+    def permission_set(self) -> frozenset[str]:
+        return frozenset(self.permissions.split())
+
+
+class UserRole(BaseModel):
+    """A role given to a user directly."""
+
+    user = ForeignKeyField(User, backref="user_roles", on_delete="CASCADE")
+    role = ForeignKeyField(Role, backref="user_roles", on_delete="CASCADE")
+    user_id: int
+    role_id: int
+
+    class Meta:
+        indexes = ((("user", "role"), True),)
+
+
+class GroupRole(BaseModel):
+    """A role every member of a group holds through the group."""
+
+    group = ForeignKeyField(Group, backref="group_roles", on_delete="CASCADE")
+    role = ForeignKeyField(Role, backref="group_roles", on_delete="CASCADE")
+    group_id: int
+    role_id: int
+
+    class Meta:
+        indexes = ((("group", "role"), True),)
+
+
+class Share(BaseModel):
+    """A folder or document shared with a user or a group (exactly one of them), with a role
+    that says what they may do with it and everything below it."""
+
+    node = ForeignKeyField(Node, backref="shares", on_delete="CASCADE")
+    user = ForeignKeyField(User, null=True, backref="shares", on_delete="CASCADE")
+    group = ForeignKeyField(Group, null=True, backref="shares", on_delete="CASCADE")
+    role = ForeignKeyField(Role, backref="shares", on_delete="CASCADE")
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    node_id: int
+    user_id: int | None
+    group_id: int | None
+    role_id: int
+    created_by_id: int | None
+
+    class Meta:
+        indexes = ((("node", "user"), True), (("node", "group"), True))
+
+
+class AuditEntry(BaseModel):
+    """One recorded change or sign-in: append-only (nothing in the API updates or deletes it).
+
+    Who is kept by id and by name (the name stays readable after the account is deleted);
+    what it touched by plain ids, not foreign keys, so that history outlives its objects.
+    ``details`` is JSON: old and new values where they are small."""
+
+    at = DateTimeField(default=utcnow, index=True)
+    actor_id = IntegerField(null=True, index=True)
+    actor_name = CharField(max_length=150, default="")
+    action = CharField(max_length=64)
+    node_id = IntegerField(null=True, index=True)
+    target_user_id = IntegerField(null=True)
+    target_group_id = IntegerField(null=True)
+    details = TextField(default="{}")
 
 
 class LoginAttempt(BaseModel):
@@ -264,6 +365,34 @@ class LoginAttempt(BaseModel):
 
     class Meta:
         indexes = ((("username", "attempted_at"), False),)
+
+
+class LoginThrottle(BaseModel):
+    """Failed logins counted in a window, per username from one address or per address.
+
+    ``key`` is the SHA-256 of what is counted (see :mod:`archivist.core.users`), so that any
+    username fits. Counting is one conditional UPDATE, atomic in every database.
+    """
+
+    key = CharField(max_length=64, unique=True)
+    failures = IntegerField(default=0)
+    window_started = DateTimeField()
+
+
+class UploadKey(BaseModel):
+    """An upload's idempotency key: the same key from the same user within a window gives the
+    first upload's document again (see :mod:`archivist.core.upload_keys`). ``key`` is the
+    SHA-256 of the client's key, so that any key fits."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    key = CharField(max_length=64)
+    document = ForeignKeyField(Node, on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+    user_id: int
+    document_id: int
+
+    class Meta:
+        indexes = ((("user", "key"), True),)
 
 
 class Migration(BaseModel):
@@ -291,6 +420,13 @@ MODELS: list[type[BaseModel]] = [
     DocumentVersion,
     Page,
     AccessToken,
+    Role,
+    UserRole,
+    GroupRole,
+    Share,
+    AuditEntry,
     LoginAttempt,
+    LoginThrottle,
+    UploadKey,
     Migration,
 ]

@@ -7,55 +7,61 @@ of the documents whose search entries changed.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image
 
 from archivist.core import page_ops
 from archivist.core.db import database, utcnow
 from archivist.core.documents import unique_title
 from archivist.core.errors import UserFacingError
 from archivist.core.folders import clean_title, live_folder
-from archivist.core.images import PREVIEW_SIZES
+from archivist.core.images import carry_previews
 from archivist.core.models import Document, DocumentVersion, Node, Page
 from archivist.core.nodes import get_node
 from archivist.core.page_ops import PageOrigin
 from archivist.core.pages import decode_words, encode_words
+from archivist.core.permissions import require
 from archivist.core.processing import CARRIED_OVER, current_version
 from archivist.core.settings import Settings
 from archivist.core.storage import Storage
 from archivist.core.users import Viewer
+from archivist.core.versions import add_version
 
 
 def _editable(
     viewer: Viewer, document_id: str, field: str = "documentId"
 ) -> tuple[Node, DocumentVersion, list[Page]]:
-    node = get_node(viewer, document_id)
+    node = get_node(viewer, document_id, field, "page.edit")
     if node.kind != Node.DOCUMENT:
         raise UserFacingError("NOT_A_DOCUMENT", "Pages belong to documents.", field)
+    # The version first, then the status: a version made in between (a reprocess) is then
+    # refused by the unique version number (DOCUMENT_PROCESSING), never built upon.
+    version = current_version(node.id)
+    assert version is not None
     document = Document.get(Document.node == node.id)
     if document.status == Document.PROCESSING:
         raise UserFacingError(
             "DOCUMENT_PROCESSING", "This document is still being processed; wait until it is done.",
             field,
         )  # fmt: skip
-    version = current_version(node.id)
-    assert version is not None
     pages = list(Page.select().where(Page.version == version.id).order_by(Page.number))
     return node, version, pages
 
 
 def _page_rows(
-    version_id: int, origins: Sequence[PageOrigin], sources: Sequence[Sequence[Page]]
-) -> list[dict[str, object]]:
+    version_id: int, origins: Sequence[PageOrigin], sources: Sequence[Sequence[Page]],
+    own: int | None = None,
+) -> list[dict[str, object]]:  # fmt: skip
+    """The new version's page rows; pages from ``sources[own]`` (the document's own current
+    pages) keep their identity, pages from another document are pages of their own."""
     rows: list[dict[str, object]] = []
     for number, origin in enumerate(origins, start=1):
         page = sources[origin.source][origin.number - 1]
         row: dict[str, object] = {field: getattr(page, field) for field in CARRIED_OVER}
         row.update(version=version_id, number=number)
+        if origin.source == own:
+            row["logical_id"] = page.logical
         if origin.rotation:
             words = page_ops.rotate_words(decode_words(page.words), page.width, page.height,
                                           origin.rotation)  # fmt: skip
@@ -70,18 +76,8 @@ def _carry_previews(
     storage: Storage, new_hash: str, origins: Sequence[PageOrigin], source_hashes: Sequence[str]
 ) -> None:
     for number, origin in enumerate(origins, start=1):
-        source_hash = source_hashes[origin.source]
-        for size in PREVIEW_SIZES:
-            if not origin.rotation:
-                storage.link_preview(source_hash, origin.number, new_hash, number, size)
-                continue
-            source = storage.preview_path(source_hash, origin.number, size)
-            if source.exists() and not storage.preview_path(new_hash, number, size).exists():
-                with Image.open(source) as image:
-                    turned = image.rotate(-origin.rotation, expand=True)  # PIL turns anticlockwise
-                    buffer = io.BytesIO()
-                    turned.save(buffer, "JPEG", quality=80)
-                storage.write_preview(new_hash, number, size, buffer.getvalue())
+        source = (source_hashes[origin.source], origin.number)
+        carry_previews(storage, source, (new_hash, number), origin.rotation)
 
 
 Operation = Callable[[Sequence[Path], Path], list[PageOrigin]]
@@ -116,15 +112,17 @@ def _write(
 
 def _new_version(
     node: Node, version: DocumentVersion, written: Written, sources: Sequence[Sequence[Page]],
-    note: str,
+    note: str, own: int | None = 0,
 ) -> None:  # fmt: skip
+    """A new version of ``node`` (its own pages are ``sources[own]``, None: none of them)."""
     with database.atomic():
-        new = DocumentVersion.create(
-            document=node.id, number=version.number + 1, file_hash=written.file_hash,
-            base_hash=written.base_hash, page_count=len(written.origins),
-            has_text_layer=version.has_text_layer, finalize_enqueued=True, note=note,
+        # Two edits from the same version: the second gets DOCUMENT_PROCESSING (core/versions).
+        new = add_version(
+            version, file_hash=written.file_hash, base_hash=written.base_hash,
+            page_count=len(written.origins), has_text_layer=version.has_text_layer,
+            finalize_enqueued=True, note=note,
         )  # fmt: skip
-        Page.insert_many(_page_rows(new.id, written.origins, sources)).execute()
+        Page.insert_many(_page_rows(new.id, written.origins, sources, own)).execute()
         Node.update(updated_at=utcnow()).where(Node.id == node.id).execute()
 
 
@@ -201,6 +199,7 @@ def extract(
     folder = (
         live_folder(viewer, folder_id, "folderId") if folder_id else Node.get_by_id(node.parent_id)
     )
+    require(viewer, folder, "node.create", "folderId")
     groups = [[n] for n in numbers] if one_per_page else [list(numbers)]
     created = []
     for group in groups:
@@ -212,7 +211,7 @@ def extract(
 
         written = _write(settings, extract_group, [version])
         suffix = f"page {group[0]}" if len(group) == 1 else f"pages {', '.join(map(str, group))}"
-        note = f"Extracted from {node.title!r}"
+        note = f"Extracted from '{node.title}'"
         title = f"{node.title} ({suffix})"
         created.append(_new_document(viewer, node, folder, title, written, [pages], note))
     return created, [n.id for n in created]
@@ -246,13 +245,13 @@ def move_pages(
         sources = [target_pages, source_pages]
     listed = ", ".join(map(str, numbers))
     how = "replaced the pages" if replace else "appended"
-    note = f"Page(s) {listed} of {source_node.title!r} {how}"
-    _new_version(target_node, target_version, written, sources, note)
+    note = f"Page(s) {listed} of '{source_node.title}' {how}"
+    _new_version(target_node, target_version, written, sources, note, None if replace else 0)
     rest = _write(
         settings, lambda src, out: page_ops.delete_pages(src[0], out, numbers), [source_version]
     )
     _new_version(source_node, source_version, rest, [source_pages],
-                 f"Page(s) {listed} moved to {target_node.title!r}")  # fmt: skip
+                 f"Page(s) {listed} moved to '{target_node.title}'")  # fmt: skip
     return [source_node.id, target_node.id]
 
 
@@ -270,10 +269,11 @@ def merge(
     folder = (
         live_folder(viewer, folder_id, "folderId") if folder_id else Node.get_by_id(first.parent_id)
     )
+    require(viewer, folder, "node.create", "folderId")
     written = _write(settings, page_ops.merge_pdfs, [version for _, version, _ in parts])
     merged = _new_document(
         viewer, first, folder, clean_title(title) if title else first.title, written,
         [pages for _, _, pages in parts], f"Merged from {len(parts)} documents",
     )  # fmt: skip
-    gone = trash_nodes(viewer, [str(node.id) for node, _, _ in parts])
+    gone = trash_nodes(viewer, [node.id for node, _, _ in parts])
     return merged, [merged.id, *gone]

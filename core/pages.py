@@ -1,4 +1,4 @@
-"""Page text: words stored as JSON, and the plain text read from them in reading order."""
+"""Page text: words stored as JSON, and the plain text read from them in their order."""
 
 from __future__ import annotations
 
@@ -22,19 +22,21 @@ def decode_words(data: str) -> list[Word]:
 
 
 def words_to_text(words: Sequence[Word]) -> str:
-    """The words as lines of text: a word joins a line when it overlaps it vertically by half
-    its height; lines are read top to bottom, words left to right."""
-    lines: list[tuple[float, float, list[Word]]] = []  # (top, bottom, words)
-    for word in sorted(words, key=lambda w: (w.y0 + w.y1) / 2):
+    """The words as lines of text, in the order given (reading order: see
+    :mod:`archivist.core.reading_order`; a text layer's own order).
+
+    The words are never re-sorted, so columns stay one after the other and right-to-left lines
+    keep their logical order. A new line starts where a word's vertical middle leaves the
+    current line's band (the next line, the top of the next column).
+    """
+    lines: list[list[str]] = []
+    top = bottom = 0.0
+    for word in words:
         middle = (word.y0 + word.y1) / 2
-        for index, (top, bottom, members) in enumerate(lines):
-            if top <= middle <= bottom:
-                members.append(word)
-                lines[index] = (min(top, word.y0), max(bottom, word.y1), members)
-                break
+        if lines and top <= middle <= bottom:
+            lines[-1].append(word.text)
+            top, bottom = min(top, word.y0), max(bottom, word.y1)
         else:
-            lines.append((word.y0, word.y1, [word]))
-    lines.sort(key=lambda line: line[0])
-    return "\n".join(
-        " ".join(w.text for w in sorted(members, key=lambda w: w.x0)) for _, _, members in lines
-    )
+            lines.append([word.text])
+            top, bottom = word.y0, word.y1
+    return "\n".join(" ".join(line) for line in lines)

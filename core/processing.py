@@ -8,6 +8,7 @@ flag on the version).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,7 +16,8 @@ from peewee import fn
 
 from archivist.core.db import database, utcnow
 from archivist.core.models import Document, DocumentVersion, Node, Page
-from archivist.core.pages import encode_words, words_to_text
+from archivist.core.page_ops import rotate_words, rotated_size
+from archivist.core.pages import decode_words, encode_words, words_to_text
 from archivist.core.progress import ProgressEvent
 from archivist.core.words import Word
 
@@ -95,12 +97,20 @@ def release_page(page_id: int, worker: str) -> None:
 
 
 def complete_page(
-    page_id: int, words: list[Word], *, source: str, engine: str | None, language: str | None
+    page_id: int,
+    words: list[Word],
+    *,
+    source: str,
+    engine: str | None,
+    language: str | None,
+    turn: int = 0,
 ) -> bool:
-    """Record the page's text; False when another run already stored it (nothing changes)."""
+    """Record the page's text, and the degrees it must ``turn`` clockwise to be upright (see
+    ``Page.turn``); False when another run already stored it (nothing changes)."""
     count: int = (
         Page.update(
             status=Page.DONE,
+            turn=turn,
             text=words_to_text(words),
             words=encode_words(words),
             source=source,
@@ -178,14 +188,34 @@ RESET = {"status": Page.PENDING, "error": None, "text": "", "words": "[]", "sour
          "engine": None, "done_at": None, "worker": None}  # fmt: skip
 
 
-def copy_pages(pages: list[Page], version_id: int, redo: set[int] | None = None) -> None:
-    """Copy ``pages`` into version ``version_id``; those numbered in ``redo`` start over."""
+def copy_pages(
+    pages: list[Page],
+    version_id: int,
+    redo: set[int] | None = None,
+    turns: Mapping[int, int] | None = None,
+    same_document: bool = True,
+) -> None:
+    """Copy ``pages`` into version ``version_id``; those numbered in ``redo`` start over, and
+    those numbered in ``turns`` are turned clockwise by that many degrees: their size and word
+    boxes turn with them, as with a page edit's rotation (the new file's page must be turned
+    alike). A copied page has nothing left to turn (``Page.turn`` 0).
+
+    In a version of the same document the copies keep the pages' identity (``logical_id``);
+    a copy into another document (``same_document=False``) is a page of its own.
+    """
     from archivist.core.queue import new_page_job_id
 
     rows = []
     for page in pages:
         row: dict[str, object] = {"version": version_id, "number": page.number}
+        if same_document:
+            row["logical_id"] = page.logical
         row.update({field: getattr(page, field) for field in CARRIED_OVER})
+        degrees = (turns or {}).get(page.number, 0)
+        if degrees:
+            words = rotate_words(decode_words(page.words), page.width, page.height, degrees)
+            row["words"] = encode_words(words)
+            row["width"], row["height"] = rotated_size(page.width, page.height, degrees)
         if redo and page.number in redo:
             row.update(RESET, job_id=new_page_job_id())
         rows.append(row)

@@ -3,15 +3,19 @@
 Every stored file (an original upload, a version's PDF) lives at ``files/ab/cd/<sha256>``;
 previews of a page live at ``previews/<file sha256>/<page>-<size>.jpg``. Because names are
 content hashes, writing the same content twice is harmless, which is what lets page jobs run
-again safely. Workers on other machines reach the same files through a shared volume.
+again safely. Workers on other machines reach the same files through a shared volume. Folders
+are 0700 and files 0600 (stored files 0400) whatever the umask: they are other people's papers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,8 +23,35 @@ from typing import BinaryIO
 
 from archivist.core.atomic_write import atomic_write
 from archivist.core.document_errors import DocumentError, DocumentErrorCode
+from archivist.core.file_modes import make_private_dirs
 
 CHUNK = 1024 * 1024
+SCRATCH_MAX_AGE = 3600.0  # seconds without a change after which a scratch folder is stale
+_HOST = socket.gethostname().replace("-", "_")
+
+
+def _made_by_dead_process(name: str) -> bool:
+    """Whether a scratch folder's name says this host made it in a process that is gone."""
+    host, _, rest = name.partition("-")
+    pid_text = rest.partition("-")[0]
+    if host != _HOST or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, another user's
+    return False
+
+
+def _last_change(folder: Path) -> float:
+    """The newest modification time of the folder or anything in it."""
+    newest = folder.stat().st_mtime
+    for path in folder.rglob("*"):
+        with contextlib.suppress(OSError):
+            newest = max(newest, path.stat().st_mtime)
+    return newest
 
 
 class Storage:
@@ -39,14 +70,42 @@ class Storage:
 
     @contextmanager
     def scratch(self) -> Iterator[Path]:
-        """A private temporary folder on the storage volume (so renames into it are atomic)."""
+        """A private temporary folder on the storage volume (so renames into it are atomic).
+
+        Its name says which process made it (host and pid), so that a sweep can remove it at
+        once when that process died (killed mid-upload) instead of waiting for it to age.
+        """
         base = self.root / "tmp"
-        base.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(dir=base))
+        make_private_dirs(base)
+        folder = Path(tempfile.mkdtemp(dir=base, prefix=f"{_HOST}-{os.getpid()}-"))  # 0700
         try:
             yield folder
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+    def sweep_scratch(self, max_age: float = SCRATCH_MAX_AGE) -> int:
+        """Remove scratch folders left by processes that died; returns how many went.
+
+        A folder goes when the process of this host that made it is gone, or when nothing in it
+        changed for ``max_age`` seconds (a folder of another host, whose processes we cannot
+        see, or of an older naming). Safe to run while others work: a live process's folder
+        stays. Errors (a folder removed meanwhile) are skipped.
+        """
+        base = self.root / "tmp"
+        if not base.is_dir():
+            return 0
+        now = time.time()
+        removed = 0
+        for folder in base.iterdir():
+            try:
+                if not folder.is_dir() or folder.is_symlink():
+                    continue
+                if _made_by_dead_process(folder.name) or now - _last_change(folder) > max_age:
+                    shutil.rmtree(folder)
+                    removed += 1
+            except OSError:
+                continue
+        return removed
 
     def receive(self, stream: BinaryIO, target: Path, max_bytes: int) -> tuple[str, int]:
         """Copy ``stream`` into ``target``; returns (sha256, size).
@@ -55,7 +114,8 @@ class Storage:
         """
         digest = hashlib.sha256()
         size = 0
-        with target.open("wb") as out:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
@@ -78,10 +138,10 @@ class Storage:
         hexdigest = digest.hexdigest()
         target = self.path(hexdigest)
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(target.parent)
             with atomic_write(target) as out, source.open("rb") as handle:
                 shutil.copyfileobj(handle, out, CHUNK)
-            os.chmod(target, 0o444)  # immutable by intent
+            os.chmod(target, 0o400)  # immutable by intent, and private
         return hexdigest
 
     def link_preview(
@@ -94,11 +154,11 @@ class Storage:
         source = self.preview_path(source_hash, source_page, size)
         target = self.preview_path(target_hash, target_page, size)
         if source.exists() and not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(target.parent)
             os.link(source, target)
 
     def write_preview(self, file_hash: str, page_number: int, size: str, data: bytes) -> None:
         target = self.preview_path(file_hash, page_number, size)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(target.parent)
         with atomic_write(target) as out:
             out.write(data)

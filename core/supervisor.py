@@ -1,7 +1,8 @@
 """``archivist run``: Archivist on one machine, everything started and stopped together.
 
 Migrates, creates the first admin, starts a Redis of its own when ``ARCHIVIST_REDIS_URL`` is
-not set, then the workers and the API as child processes. Ctrl-C (SIGINT) or SIGTERM stops
+not set, then the workers, the consumption folder's service (with ``ARCHIVIST_CONSUME_DIR``)
+and the API as child processes. Ctrl-C (SIGINT) or SIGTERM stops
 every process it started; if one of them dies, the rest are stopped too and the exit status
 says so.
 """
@@ -17,6 +18,7 @@ import urllib.request
 from collections.abc import Callable
 from types import FrameType
 
+from archivist.core.accounts.roles import ensure_builtin_roles
 from archivist.core.db import check_database, configure_database, database
 from archivist.core.embedded_redis import EmbeddedRedisError, start_redis
 from archivist.core.migrations import migrate
@@ -77,6 +79,7 @@ def run_embedded(
     check_database()
     with database.connection_context():
         applied = migrate(database.obj)
+        ensure_builtin_roles()  # a release may give the built-in roles new permissions
     if applied:
         print(f"Migrated the database: {', '.join(applied)}.")
     ensure_admin(settings)
@@ -102,11 +105,17 @@ def run_embedded(
             check_redis(settings)
         worker_processes = [_child(["worker"], env) for _ in range(max(1, workers))]
         started.extend(worker_processes)
+        if settings.consume_dir is not None:
+            started.append(_child(["consume"], env))
         api = _child(["serve"], env)
         started.insert(0, api)
         base = f"http://{settings.host}:{settings.port}"
         _wait_healthy(f"{base}/health", api)
-        print(f"Archivist is running. GraphiQL: {base}/graphql  (Ctrl-C stops it)", flush=True)
+        print(
+            f"Archivist is running. Progress page: {base}/ui/  GraphiQL: {base}/graphql"
+            "  (Ctrl-C stops it)",
+            flush=True,
+        )
         while True:
             for process in started:
                 if process.poll() is not None:

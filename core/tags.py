@@ -11,6 +11,7 @@ from archivist.core.errors import NotFound, UserFacingError
 from archivist.core.folders import documents_among
 from archivist.core.models import Node, NodeTag, Tag
 from archivist.core.nodes import get_node, parse_id
+from archivist.core.permissions import require_permission
 from archivist.core.users import Viewer
 
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -32,17 +33,20 @@ def _color(color: str | None) -> str:
 
 
 def get_tag(viewer: Viewer, tag_id: str | int, field: str = "id") -> Tag:
-    tag = Tag.get_or_none((Tag.id == parse_id(tag_id, field)) & (Tag.owner_user == viewer.id))
+    tag = Tag.get_or_none(
+        (Tag.id == parse_id(tag_id, field, ("Tag",))) & (Tag.owner_user == viewer.id)
+    )
     if tag is None:
         raise NotFound("tag", field)
     return tag
 
 
 def _taken(name: str) -> UserFacingError:
-    return UserFacingError("TAG_EXISTS", f"You already have a tag called {name!r}.", "name")
+    return UserFacingError("TAG_EXISTS", f"You already have a tag called '{name}'.", "name")
 
 
 def create_tag(viewer: Viewer, name: str, color: str | None = None) -> Tag:
+    require_permission(viewer, "tag.create")
     name = _name(name)
     try:
         with database.atomic():
@@ -60,6 +64,7 @@ def update_tag(
     viewer: Viewer, tag_id: str, name: str | None, color: str | None
 ) -> tuple[Tag, list[int]]:
     """Rename or recolour; returns the tag and the documents to re-index (on rename)."""
+    require_permission(viewer, "tag.update")
     tag = get_tag(viewer, tag_id)
     changes = {}
     if name is not None:
@@ -74,17 +79,22 @@ def update_tag(
     return Tag.get_by_id(tag.id), tagged_documents(tag.id) if "name" in changes else []
 
 
-def delete_tag(viewer: Viewer, tag_id: str) -> list[int]:
+def delete_tag(viewer: Viewer, tag_id: str) -> tuple[tuple[int, list[Node]], list[int]]:
+    """Delete a tag; returns its row id and the folders and documents that carried it (as
+    they are now, without it), and the documents to re-index."""
+    require_permission(viewer, "tag.delete")
     tag = get_tag(viewer, tag_id)
+    carriers = NodeTag.select(NodeTag.node).where(NodeTag.tag == tag.id)
+    nodes = list(Node.select().where(Node.id.in_(carriers)).order_by(Node.id))
     documents = tagged_documents(tag.id)
     tag.delete_instance(recursive=False)
-    return documents
+    return (tag.id, nodes), documents
 
 
 def _targets(
     viewer: Viewer, node_ids: list[str], tag_ids: list[str]
 ) -> tuple[list[Node], list[Tag]]:
-    nodes = [get_node(viewer, node_id) for node_id in node_ids]
+    nodes = [get_node(viewer, node_id, "nodeIds", "node.update") for node_id in node_ids]
     tags = [get_tag(viewer, tag_id, "tagIds") for tag_id in tag_ids]
     return nodes, tags
 
@@ -118,4 +128,5 @@ def untag_nodes(
 
 
 def tags_of(viewer: Viewer) -> list[Tag]:
+    require_permission(viewer, "tag.view")
     return list(Tag.select().where(Tag.owner_user == viewer.id).order_by(Tag.name))

@@ -22,9 +22,12 @@ from archivist.core.document_errors import DocumentError, DocumentErrorCode
 from archivist.core.pdf import load_page, open_pdf
 from archivist.core.words import Word
 
-# A page counts as having usable text when it carries at least this many real words (see
-# has_usable_text); fewer is a title page, a scanner's stamp or a page number, and OCR is safer.
-MIN_USABLE_WORDS = 8
+# A page that is mostly picture (a scan) keeps its text layer only when it carries at least this
+# many real words (see has_usable_text): fewer is a scanner's stamp or a page number on the
+# picture, and OCR reads the picture better. A page that is not a picture keeps any real text.
+MIN_WORDS_ON_SCAN = 8
+# A page whose images cover at least this share of it is a scan (or a photo of a page).
+SCAN_IMAGE_SHARE = 0.5
 # A text layer whose characters are this much unmapped glyphs is a broken font encoding.
 MAX_GARBAGE_SHARE = 0.05
 # The font of the invisible layer. A standard font needs no embedding but covers WinAnsi
@@ -107,25 +110,180 @@ def _read_words(textpage: pypdfium2.PdfTextPage, frame: _PageFrame) -> list[tupl
     return words
 
 
-def extract_text_layer(pdf_path: str | os.PathLike[str], page_index: int) -> list[Word]:
-    """The words of a page's own text layer, in the PDF's reading order, boxes in page points.
+@dataclass(frozen=True, slots=True)
+class TextLayer:
+    """A page's own text layer and what tells whether to trust it (see :func:`is_usable`).
 
-    Words are split at whitespace (the PDF's own or the one PDFium infers between distant
-    characters); each box is the union of its characters' font boxes (ascent to descent).
-    Confidence is 1.0. Raises :class:`DocumentError` (``BROKEN_PDF``, ``ENCRYPTED``,
-    ``PAGE_OUT_OF_RANGE``).
+    ``unmapped`` counts the characters whose font gives no Unicode for them (no ToUnicode map,
+    as PDFium reports it); ``image_share`` is the share of the page that images cover (about
+    1.0 for a scan).
     """
-    with open_pdf(pdf_path) as pdf:
+
+    words: list[Word]
+    unmapped: int = 0
+    image_share: float = 0.0
+
+    @property
+    def is_scan(self) -> bool:
+        return self.image_share >= SCAN_IMAGE_SHARE
+
+
+def _image_share(page: pypdfium2.PdfPage) -> float:
+    """The share of the page's area that image objects cover (overlaps counted twice; <= 1)."""
+    left, bottom, right, top = page.get_bbox()
+    area = (right - left) * (top - bottom)
+    if area <= 0:
+        return 0.0
+    covered = 0.0
+    for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,)):
+        x0, y0, x1, y1 = obj.get_bounds()
+        width = min(x1, right) - max(x0, left)
+        height = min(y1, top) - max(y0, bottom)
+        if width > 0 and height > 0:
+            covered += width * height
+    return min(covered / area, 1.0)
+
+
+def _unmapped_chars(textpage: pypdfium2.PdfTextPage) -> int:
+    return sum(
+        pdfium_c.FPDFText_HasUnicodeMapError(textpage.raw, index) == 1
+        for index in range(textpage.count_chars())
+    )
+
+
+# Form fields whose value is text a person typed or chose; check boxes and buttons say "Yes".
+_TEXT_FIELDS = (
+    pdfium_c.FPDF_FORMFIELD_TEXTFIELD,
+    pdfium_c.FPDF_FORMFIELD_COMBOBOX,
+    pdfium_c.FPDF_FORMFIELD_LISTBOX,
+)
+_FIELD_PASSWORD = 1 << 13  # a text field's Ff bit: its value must never be read out
+_ANNOT_HIDDEN = 1 << 1  # an annotation's F bit
+_FIELD_PADDING = 2.0  # points between a field's border and its text
+
+
+def _field_value(form: object, annot: object) -> str:
+    size = pdfium_c.FPDFAnnot_GetFormFieldValue(form, annot, None, 0)
+    if size <= 2:
+        return ""
+    buffer = ctypes.create_string_buffer(size)
+    pdfium_c.FPDFAnnot_GetFormFieldValue(
+        form, annot, ctypes.cast(buffer, ctypes.POINTER(pdfium_c.FPDF_WCHAR)), size
+    )
+    return buffer.raw[: size - 2].decode("utf-16-le", errors="replace")
+
+
+def _value_words(value: str, box: tuple[float, float, float, float]) -> list[Word]:
+    """Words of a field's value laid out in its box: one band per line, characters of an
+    even width (the value's glyphs are not in the page's text, so boxes are estimated)."""
+    x0, y0, x1, y1 = box
+    lines = [line for line in value.splitlines() if line.strip()] or [value]
+    band = (y1 - y0) / len(lines)
+    words: list[Word] = []
+    for number, line in enumerate(lines):
+        top = y0 + number * band
+        width = max(x1 - x0 - 2 * _FIELD_PADDING, 1.0)
+        char = min(band * 0.5, width / max(len(line), 1))
+        offset = 0
+        for piece in line.split():
+            start = line.index(piece, offset)
+            offset = start + len(piece)
+            left = x0 + _FIELD_PADDING + start * char
+            words.append(Word(piece, left, top, left + len(piece) * char, top + band, 1.0))
+    return words
+
+
+def _form_words(
+    pdf: pypdfium2.PdfDocument, page: pypdfium2.PdfPage, frame: _PageFrame
+) -> list[Word]:
+    """The filled-in values of the page's visible text, choice and list fields, as words in
+    their fields' boxes; password fields are left out. Empty without a loaded form."""
+    form = getattr(pdf, "formenv", None)
+    if form is None:
+        return []
+    words: list[Word] = []
+    rect = pdfium_c.FS_RECTF()
+    for index in range(pdfium_c.FPDFPage_GetAnnotCount(page.raw)):
+        annot = pdfium_c.FPDFPage_GetAnnot(page.raw, index)
+        if not annot:
+            continue
+        try:
+            if pdfium_c.FPDFAnnot_GetSubtype(annot) != pdfium_c.FPDF_ANNOT_WIDGET:
+                continue
+            if pdfium_c.FPDFAnnot_GetFormFieldType(form.raw, annot) not in _TEXT_FIELDS:
+                continue
+            if pdfium_c.FPDFAnnot_GetFormFieldFlags(form.raw, annot) & _FIELD_PASSWORD:
+                continue
+            if pdfium_c.FPDFAnnot_GetFlags(annot) & _ANNOT_HIDDEN:
+                continue
+            value = _field_value(form.raw, annot).strip()
+            if not value or not pdfium_c.FPDFAnnot_GetRect(annot, ctypes.byref(rect)):
+                continue
+            xa, ya = frame.to_display(rect.left, rect.top)
+            xb, yb = frame.to_display(rect.right, rect.bottom)
+            box = (min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb))
+            words.extend(_value_words(value, box))
+        finally:
+            pdfium_c.FPDFPage_CloseAnnot(annot)
+    return words
+
+
+def read_text_layer(pdf_path: str | os.PathLike[str], page_index: int) -> TextLayer:
+    """A page's text layer (as :func:`extract_text_layer`) with what judges it: unmapped
+    characters and how much of the page is picture. The values of filled-in form fields
+    follow the page's own words (see :func:`_form_words`).
+
+    Raises :class:`DocumentError` (``BROKEN_PDF``, ``ENCRYPTED``, ``PAGE_OUT_OF_RANGE``).
+    """
+    with open_pdf(pdf_path, forms=True) as pdf:
         page = load_page(pdf, page_index)
         try:
             frame = _PageFrame.of(page)
             textpage = page.get_textpage()
             try:
-                return [word for word, _ in _read_words(textpage, frame)]
+                words = [word for word, _ in _read_words(textpage, frame)]
+                unmapped = _unmapped_chars(textpage)
             finally:
                 textpage.close()
+            words += _form_words(pdf, page, frame)
+            return TextLayer(words, unmapped, _image_share(page))
         finally:
             page.close()
+
+
+def extract_text_layer(pdf_path: str | os.PathLike[str], page_index: int) -> list[Word]:
+    """The words of a page's own text layer, in the PDF's reading order, boxes in page points.
+
+    Words are split at whitespace (the PDF's own or the one PDFium infers between distant
+    characters); each box is the union of its characters' font boxes (ascent to descent).
+    Right-to-left text (Hebrew, Arabic) comes in logical order: PDFium reorders the glyphs,
+    which a PDF places left to right. Confidence is 1.0. Raises :class:`DocumentError`
+    (``BROKEN_PDF``, ``ENCRYPTED``, ``PAGE_OUT_OF_RANGE``).
+    """
+    return read_text_layer(pdf_path, page_index).words
+
+
+# Scripts written without spaces between words: each character counts as a word.
+_UNSPACED_SCRIPTS = (
+    "CJK UNIFIED",
+    "CJK COMPATIBILITY",
+    "HIRAGANA",
+    "KATAKANA",
+    "HALFWIDTH KATAKANA",
+    "HANGUL",
+)
+
+
+def _is_unspaced(char: str) -> bool:
+    return unicodedata.name(char, "").startswith(_UNSPACED_SCRIPTS)
+
+
+def _count_words(text: str) -> int:
+    """Real words in one text-layer word: each CJK character, plus one for the rest when it is
+    a real word by Latin standards (see :func:`_is_real_word`)."""
+    unspaced = sum(_is_unspaced(char) for char in text)
+    rest = "".join(char for char in text if not _is_unspaced(char))
+    return unspaced + (1 if rest and _is_real_word(rest) else 0)
 
 
 def _is_real_word(text: str) -> bool:
@@ -137,21 +295,30 @@ def _is_garbage(char: str) -> bool:
     return char == "\ufffd" or unicodedata.category(char) in ("Co", "Cn", "Cs", "Cc")
 
 
-def has_usable_text(words: Sequence[Word], *, min_words: int = MIN_USABLE_WORDS) -> bool:
+def has_usable_text(words: Sequence[Word], *, scan: bool = True, unmapped: int = 0) -> bool:
     """Whether a page's text layer is worth using instead of OCR.
 
-    Usable means at least ``min_words`` real words (two or more letters or digits, and at least
-    half of the word letters or digits) and at most 5 % unmapped characters (private-use
-    or replacement glyphs, the sign of a font whose encoding was lost). A scanner's stamp or a
-    lone page number is not usable.
+    Usable means: at most 5 % garbage characters (private-use or replacement glyphs, or
+    ``unmapped`` ones whose font has no Unicode map: the sign of a lost encoding), and real
+    words: on a ``scan`` (a page that is mostly picture) at least ``MIN_WORDS_ON_SCAN`` of
+    them, elsewhere at least one. A real word has two or more letters or digits that make up at
+    least half of it; in Chinese, Japanese and Korean each character counts as a word. So a
+    born-digital page keeps its text however short, while a scanner's stamp or a page number
+    on a scan is not usable and the picture is OCR'd.
     """
     characters = "".join(word.text for word in words)
     if not characters:
         return False
-    garbage = sum(_is_garbage(char) for char in characters)
+    garbage = sum(_is_garbage(char) for char in characters) + unmapped
     if garbage > MAX_GARBAGE_SHARE * len(characters):
         return False
-    return sum(_is_real_word(word.text) for word in words) >= min_words
+    needed = MIN_WORDS_ON_SCAN if scan else 1
+    return sum(_count_words(word.text) for word in words) >= needed
+
+
+def is_usable(layer: TextLayer) -> bool:
+    """Whether this text layer is worth using instead of OCR (see :func:`has_usable_text`)."""
+    return has_usable_text(layer.words, scan=layer.is_scan, unmapped=layer.unmapped)
 
 
 def _layer_font_metrics(pdf: pypdfium2.PdfDocument) -> tuple[ctypes.c_void_p, float, float]:
@@ -251,7 +418,7 @@ def write_searchable_pdf(
     ``words_per_page[i]`` holds page i's words in page coordinates and reading order; reading
     the output's text layer (:func:`extract_text_layer`) yields the same words, each near its
     box. A page is left unchanged when its list is empty or it already has a usable text layer
-    (:func:`has_usable_text`); the visible content is never changed. Only characters of the
+    (:func:`is_usable`); the visible content is never changed. Only characters of the
     WinAnsi (Latin-1) set read back exactly. The output is written atomically. Returns the
     indexes of the pages that got a layer. Raises ``ValueError`` when the number of lists is
     not the page count, and :class:`DocumentError` for an unreadable source.
@@ -269,10 +436,14 @@ def write_searchable_pdf(
             try:
                 textpage = page.get_textpage()
                 try:
-                    existing = [word for word, _ in _read_words(textpage, _PageFrame.of(page))]
+                    existing = TextLayer(
+                        [word for word, _ in _read_words(textpage, _PageFrame.of(page))],
+                        _unmapped_chars(textpage),
+                        _image_share(page),
+                    )
                 finally:
                     textpage.close()
-                if has_usable_text(existing):
+                if is_usable(existing):
                     continue
                 _add_invisible_words(pdf, page, words)
                 written.append(index)

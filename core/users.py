@@ -1,8 +1,14 @@
 """Users, passwords, bearer tokens and login throttling.
 
 Passwords are hashed with argon2. Tokens are random, shown once, and stored only as their
-SHA-256 (a token has 256 bits of entropy, so a slow hash adds nothing). Failed logins are
-counted per username in the database, so throttling holds across API processes.
+SHA-256 (a token has 256 bits of entropy, so a slow hash adds nothing).
+
+Login throttling counts failures in the database (so it holds across API processes) per
+username *from one client address*, and per address over all usernames: a stranger who
+guesses at ``admin`` locks out only their own address, never the owner at theirs. Each try
+claims its slot before the password is checked, with one conditional UPDATE that no
+concurrent try can overtake, so concurrent tries cannot exceed the limit; a success gives
+the slots back. Every try is also kept in ``LoginAttempt`` (pruned after a week).
 """
 
 from __future__ import annotations
@@ -18,7 +24,18 @@ from peewee import IntegrityError, fn
 
 from archivist.core.db import database, utcnow
 from archivist.core.errors import UserFacingError
-from archivist.core.models import AccessToken, LoginAttempt, Membership, Node, User
+from archivist.core.models import (
+    AccessToken,
+    GroupRole,
+    LoginAttempt,
+    LoginThrottle,
+    Membership,
+    Node,
+    Role,
+    Share,
+    User,
+    UserRole,
+)
 from archivist.core.settings import Settings
 
 _hasher = PasswordHasher()
@@ -36,6 +53,12 @@ class Viewer:
     username: str
     is_superuser: bool
     group_ids: frozenset[int]
+    # What the viewer's roles allow (given directly and through groups), on their own and
+    # their groups' things; and the nodes shared with them, each with what its shares allow.
+    # Decided upon by archivist.core.permissions, nowhere else.
+    permissions: frozenset[str] = frozenset()
+    shares: tuple[tuple[int, frozenset[str]], ...] = ()
+    token_id: int | None = None  # the token this request came with
 
     @property
     def principals(self) -> tuple[str, ...]:
@@ -61,13 +84,29 @@ def check_password_strength(password: str) -> None:
         )
 
 
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def create_user(
-    username: str, password: str, *, email: str | None = None, superuser: bool = False
+    username: str,
+    password: str,
+    *,
+    email: str | None = None,
+    superuser: bool = False,
+    roles: list[Role] | None = None,
 ) -> User:
-    """Create a user with their Home and Inbox folders.
+    """Create a user with their Home and Inbox folders and their roles: ``roles``, or by
+    default Editor (a superuser also Administrator).
 
     Raises UserFacingError: USERNAME_TAKEN, INVALID_USERNAME or WEAK_PASSWORD.
     """
+    from archivist.core.accounts.roles import ensure_builtin_roles, give_roles  # a cycle
+
+    builtin = ensure_builtin_roles()
     username = username.strip()
     if not username or len(username) > 150 or any(ch.isspace() for ch in username):
         raise UserFacingError(
@@ -86,37 +125,84 @@ def create_user(
             )
             for special, title in ((Node.HOME, "Home"), (Node.INBOX, "Inbox")):
                 Node.create(kind=Node.FOLDER, title=title, owner_user=user, special=special)
+            if roles is None:
+                roles = [builtin["Editor"], *([builtin["Administrator"]] if superuser else [])]
+            give_roles(user.id, roles)
     except IntegrityError:
         raise UserFacingError(
-            "USERNAME_TAKEN", f"The username {username!r} is already taken.", "username"
+            "USERNAME_TAKEN", f"The username '{username}' is already taken.", "username"
         ) from None
     return user
 
 
-def viewer_for(user: User) -> Viewer:
+def viewer_for(user: User, token_id: int | None = None) -> Viewer:
+    """Who ``user`` is to the access checks: groups, roles' permissions and shares (three
+    queries, whatever they hold)."""
     groups = frozenset(
         row.group_id for row in Membership.select(Membership.group).where(Membership.user == user)
     )
-    return Viewer(user.id, user.username, user.is_superuser, groups)
+    role_ids = UserRole.select(UserRole.role).where(UserRole.user == user.id)
+    in_groups = Role.id.in_(role_ids)
+    if groups:
+        in_groups |= Role.id.in_(
+            GroupRole.select(GroupRole.role).where(GroupRole.group.in_(sorted(groups)))
+        )
+    permissions = frozenset(
+        name
+        for role in Role.select(Role.permissions).where(in_groups)
+        for name in role.permission_set
+    )
+    whom = Share.user == user.id
+    if groups:
+        whom |= Share.group.in_(sorted(groups))
+    shared: dict[int, frozenset[str]] = {}
+    for share in Share.select(Share.node, Role.permissions).join(Role).where(whom):
+        shared[share.node_id] = shared.get(share.node_id, frozenset()) | share.role.permission_set
+    return Viewer(
+        user.id, user.username, user.is_superuser, groups, permissions,
+        tuple(sorted(shared.items())), token_id,
+    )  # fmt: skip
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _recent_failures(username: str, since: datetime) -> list[LoginAttempt]:
-    """Failed tries for ``username`` since the last success within the window."""
-    attempts = list(
-        LoginAttempt.select()
-        .where((LoginAttempt.username == username) & (LoginAttempt.attempted_at >= since))
-        .order_by(LoginAttempt.attempted_at.desc(), LoginAttempt.id.desc())
+def _throttle_key(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
+
+
+def _claim(key: str, limit: int, window: timedelta, now: datetime) -> datetime | None:
+    """Count one try against ``key``; returns None, or when the key's window started if it
+    is full. Each step is one statement, atomic on its own in every database."""
+    LoginThrottle.insert(key=key, failures=0, window_started=now).on_conflict_ignore().execute()
+    LoginThrottle.update(failures=0, window_started=now).where(
+        (LoginThrottle.key == key) & (LoginThrottle.window_started <= now - window)
+    ).execute()
+    claimed = (
+        LoginThrottle.update(failures=LoginThrottle.failures + 1)
+        .where((LoginThrottle.key == key) & (LoginThrottle.failures < limit))
+        .execute()
     )
-    failures = []
-    for attempt in attempts:
-        if attempt.succeeded:
-            break
-        failures.append(attempt)
-    return failures
+    if claimed:
+        return None
+    row = LoginThrottle.get_or_none(LoginThrottle.key == key)
+    return row.window_started if row is not None else now
+
+
+def _give_back(key: str) -> None:
+    LoginThrottle.update(failures=LoginThrottle.failures - 1).where(
+        (LoginThrottle.key == key) & (LoginThrottle.failures > 0)
+    ).execute()
+
+
+def _too_many(started: datetime, window: timedelta, now: datetime, whose: str) -> UserFacingError:
+    minutes = max(1, round((started + window - now).total_seconds() / 60))
+    return UserFacingError(
+        "TOO_MANY_ATTEMPTS",
+        f"Too many failed logins {whose}; try again in {minutes} minute"
+        f"{'s' if minutes != 1 else ''}.",
+    )
 
 
 def login(
@@ -124,21 +210,24 @@ def login(
 ) -> tuple[str, AccessToken, User]:
     """Check the password and issue a token: returns (token, its row, the user).
 
-    Raises UserFacingError: TOO_MANY_ATTEMPTS while the username is throttled,
-    INVALID_CREDENTIALS for a wrong username or password or an inactive user.
+    Raises UserFacingError: TOO_MANY_ATTEMPTS while this username is throttled from this
+    address (``login_max_failures`` per window) or this address is throttled
+    (``login_max_failures_per_address``), INVALID_CREDENTIALS for a wrong username or
+    password or an inactive user.
     """
     username = username.strip()[:150]
+    address = (remote_addr or "unknown")[:64]
     now = utcnow()
     window = timedelta(seconds=settings.login_lockout_seconds)
-    failures = _recent_failures(username, now - window)
-    if len(failures) >= settings.login_max_failures:
-        retry_at = failures[settings.login_max_failures - 1].attempted_at + window
-        minutes = max(1, round((retry_at - now).total_seconds() / 60))
-        raise UserFacingError(
-            "TOO_MANY_ATTEMPTS",
-            f"Too many failed logins for this username; try again in {minutes} minute"
-            f"{'s' if minutes != 1 else ''}.",
-        )
+    pair_key = _throttle_key("user", username, address)
+    address_key = _throttle_key("address", address)
+    started = _claim(pair_key, settings.login_max_failures, window, now)
+    if started is not None:
+        raise _too_many(started, window, now, "for this username from your address")
+    started = _claim(address_key, settings.login_max_failures_per_address, window, now)
+    if started is not None:
+        _give_back(pair_key)
+        raise _too_many(started, window, now, "from your address")
     user = User.get_or_none(User.username == username)
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -148,15 +237,24 @@ def login(
     LoginAttempt.create(username=username, succeeded=ok, remote_addr=remote_addr)
     if not ok or user is None:
         raise UserFacingError("INVALID_CREDENTIALS", "Wrong username or password.")
+    # A success clears this username's count from this address and gives its slot back.
+    LoginThrottle.update(failures=0).where(LoginThrottle.key == pair_key).execute()
+    _give_back(address_key)
     if _hasher.check_needs_rehash(user.password_hash):
         User.update(password_hash=hash_password(password)).where(User.id == user.id).execute()
     token = secrets.token_urlsafe(32)
     row = AccessToken.create(
         user=user,
-        token_hash=_token_hash(token),
+        token_hash=token_hash(token),
         expires_at=now + timedelta(seconds=settings.token_ttl_seconds),
     )
     return token, row, user
+
+
+def token_expiry(token: str) -> datetime | None:
+    """When ``token`` expires; None for a token we do not know."""
+    row = AccessToken.get_or_none(AccessToken.token_hash == token_hash(token))
+    return row.expires_at if row is not None else None
 
 
 def authenticate_token(token: str) -> Viewer:
@@ -167,7 +265,7 @@ def authenticate_token(token: str) -> Viewer:
     row = (
         AccessToken.select(AccessToken, User)
         .join(User)
-        .where(AccessToken.token_hash == _token_hash(token))
+        .where(AccessToken.token_hash == token_hash(token))
         .first()
     )
     if row is None or not row.user.is_active:
@@ -178,24 +276,24 @@ def authenticate_token(token: str) -> Viewer:
         )
     if row.expires_at <= utcnow():
         raise AuthenticationError("TOKEN_EXPIRED", "Your session has expired: log in again.")
-    return viewer_for(row.user)
+    return viewer_for(row.user, row.id)
 
 
 def revoke_token(token: str) -> bool:
     """Revoke a token (logout); returns whether a live token was revoked."""
     count: int = (
         AccessToken.update(revoked_at=utcnow())
-        .where((AccessToken.token_hash == _token_hash(token)) & AccessToken.revoked_at.is_null())
+        .where((AccessToken.token_hash == token_hash(token)) & AccessToken.revoked_at.is_null())
         .execute()
     )
     return count > 0
 
 
 def prune_login_attempts(older_than: timedelta = timedelta(days=7)) -> int:
-    """Delete old login attempts; returns how many."""
-    count: int = (
-        LoginAttempt.delete().where(LoginAttempt.attempted_at < utcnow() - older_than).execute()
-    )
+    """Delete old login attempts and throttle counts; returns how many attempts."""
+    cutoff = utcnow() - older_than
+    LoginThrottle.delete().where(LoginThrottle.window_started < cutoff).execute()
+    count: int = LoginAttempt.delete().where(LoginAttempt.attempted_at < cutoff).execute()
     return count
 
 

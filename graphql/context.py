@@ -30,7 +30,9 @@ class Context:
     viewer: Viewer | None = None
     token: str | None = None
     auth_error: AuthenticationError | None = None
+    logins: int = 0  # login fields run in this request (see archivist.graphql.auth)
     loaders: dict[str, Any] = field(default_factory=dict)
+    url_expiry: int | None = None  # of the signed file URLs in this response (Unix seconds)
 
 
 def bearer_token(authorization: str | None) -> str | None:

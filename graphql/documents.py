@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from ariadne import MutationType, ObjectType, upload_scalar
 from graphql import GraphQLResolveInfo
 from starlette.datastructures import UploadFile
 
+from archivist.core import node_events
+from archivist.core.accounts import audit
 from archivist.core.db import run_db
 from archivist.core.documents import UploadOptions, upload_document
 from archivist.core.errors import UserFacingError
+from archivist.core.ingestion.duplicates import DuplicateDocument
 from archivist.core.models import Document, DocumentVersion, Node, Page
 from archivist.core.pages import decode_words
+from archivist.core.paging import Slice, keyset_page
 from archivist.core.queue import redis_connection
 from archivist.core.reprocess import reprocess_document, retry_page
 from archivist.core.settings import Settings
-from archivist.core.signing import sign_path
-from archivist.graphql.connections import connection, offset_after
+from archivist.core.storage import Storage
+from archivist.graphql.connections import connection, window
 from archivist.graphql.context import Context, require_viewer
+from archivist.graphql.files import signed_url, urls_expire_at
 from archivist.graphql.loaders import load
 from archivist.graphql.payloads import ok, user_errors
 
@@ -32,8 +38,6 @@ word_type = ObjectType("Word")
 # Name conversion would look for "x_0"; a word is a dict from Word's fields.
 for coordinate in ("x0", "y0", "x1", "y1"):
     word_type.set_field(coordinate, lambda word, *_, key=coordinate: word[key])
-
-MAX_PAGE_SLICE = 500
 
 
 def _redis(settings: Settings) -> Any:
@@ -53,6 +57,9 @@ async def resolve_upload(
     title: str | None = None,
     languages: list[str] | None = None,
     ocr_mode: str = "AUTO",
+    password: str | None = None,
+    allow_duplicate: bool = False,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     context: Context = info.context
     viewer = require_viewer(info)
@@ -62,10 +69,23 @@ async def resolve_upload(
         title=title,
         languages=tuple(languages) if languages else None,
         ocr_mode=ocr_mode.lower(),
+        password=password or None,
+        allow_duplicate=bool(allow_duplicate),
+        idempotency_key=idempotency_key,
     )
     settings = context.settings
+
+    def upload() -> Node:
+        redis = _redis(settings)
+        node = upload_document(settings, viewer, file.file, options, redis)
+        node_events.publish_updated(redis, [node.id], kind=node_events.CREATED)
+        return node
+
     try:
-        node = await run_db(upload_document, settings, viewer, file.file, options, _redis(settings))
+        node = await run_db(upload)
+    except DuplicateDocument as error:
+        existing = await run_db(Node.get_by_id, error.existing_id)
+        return {**user_errors(error), "duplicate_of": existing}
     except UserFacingError as error:
         return user_errors(error)
     finally:
@@ -90,6 +110,7 @@ async def resolve_retry_page(
         )  # fmt: skip
     except UserFacingError as error:
         return user_errors(error)
+    await run_db(audit.record, viewer, "retryPage", node_id=node.id, pageId=page_id)
     return ok(document=node)
 
 
@@ -111,6 +132,7 @@ async def resolve_reprocess(
         )  # fmt: skip
     except UserFacingError as error:
         return user_errors(error)
+    await run_db(audit.record, viewer, "reprocessDocument", node_id=node.id)
     return ok(document=node)
 
 
@@ -125,9 +147,7 @@ async def _current_version(info: GraphQLResolveInfo, node: Node) -> DocumentVers
 
 
 def _signed(info: GraphQLResolveInfo, path: str) -> str:
-    context: Context = info.context
-    viewer = require_viewer(info)
-    return sign_path(context.settings.secret_key, path, viewer.id)
+    return signed_url(info, require_viewer(info), path)
 
 
 def _document_field(attribute: str) -> Any:
@@ -193,20 +213,17 @@ async def resolve_versions(node: Node, info: GraphQLResolveInfo) -> list[Documen
 
 
 @document_type.field("pages")
-async def resolve_pages(
-    node: Node, info: GraphQLResolveInfo, first: int = 100, after: str | None = None
-) -> dict[str, Any]:
+async def resolve_pages(node: Node, info: GraphQLResolveInfo, **arguments: Any) -> dict[str, Any]:
     version = await _current_version(info, node)
-    start = offset_after(after)
-    limit = max(0, min(first, MAX_PAGE_SLICE))
+    listing = "pages"
+    asked = window("Document", "pages", listing, (int, int), **arguments)
 
-    def load() -> tuple[list[Page], int]:
+    def load() -> tuple[Slice, int]:
         query = Page.select().where(Page.version == version.id)
-        pages = list(query.order_by(Page.number).offset(start).limit(limit))
-        return pages, query.count()
+        return keyset_page(query, [(Page.number, False), (Page.id, False)], asked), query.count()
 
-    pages, total = await run_db(load)
-    return connection(pages, total, start)
+    page, total = await run_db(load)
+    return connection(page, total, listing)
 
 
 @document_type.field("originalUrl")
@@ -220,9 +237,26 @@ async def resolve_download_url(node: Node, info: GraphQLResolveInfo) -> str:
     return _signed(info, f"/files/versions/{version.id}")
 
 
+@document_type.field("thumbnailUrl")
+async def resolve_thumbnail_url(
+    node: Node, info: GraphQLResolveInfo, size: str = "THUMBNAIL"
+) -> str | None:
+    """The first page's preview, through one batch for a whole listing (see loaders)."""
+    context: Context = info.context
+    version = await _current_version(info, node)
+    path = Storage(context.settings.storage_dir).preview_path(version.file_hash, 1, size.lower())
+    page_id: int | None = await load(info, "thumbnail", (version.id, str(path)))
+    return None if page_id is None else _signed(info, f"/files/previews/{page_id}/{size.lower()}")
+
+
 @version_type.field("downloadUrl")
 def resolve_version_url(version: DocumentVersion, info: GraphQLResolveInfo) -> str:
     return _signed(info, f"/files/versions/{version.id}")
+
+
+@page_type.field("id")
+def resolve_page_id(page: Page, *_: Any) -> int:
+    return page.logical
 
 
 @page_type.field("status")
@@ -243,6 +277,14 @@ def resolve_page_engine(page: Page, *_: Any) -> str | None:
 @page_type.field("words")
 def resolve_words(page: Page, *_: Any) -> list[dict[str, Any]]:
     return [asdict(word) for word in decode_words(page.words)]
+
+
+@document_type.field("urlsExpireAt")
+@version_type.field("urlsExpireAt")
+@page_type.field("urlsExpireAt")
+def resolve_urls_expire_at(_: Any, info: GraphQLResolveInfo) -> datetime:
+    require_viewer(info)
+    return urls_expire_at(info)
 
 
 @page_type.field("previewUrl")

@@ -4,11 +4,14 @@ Ariadne's explorers load GraphiQL from a CDN. Ours takes GraphiQL, React and gra
 the ``graphene-django-graphiql-static`` package (an install-time dependency that ships the
 built bundles and nothing else we import) and serves them under :data:`ASSETS_PATH`.
 Subscriptions go over graphql-transport-ws on the same URL, with the headers typed in
-GraphiQL's header editor (``{"Authorization": "Bearer <token>"}``) as connection parameters.
+GraphiQL's header editor (``{"Authorization": "Bearer <token>"}``) as connection parameters;
+a socket refused with 4403 (the token) is not retried, so the reason shows at once.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from importlib.resources import files
 from pathlib import Path
@@ -52,7 +55,12 @@ PAGE = """<!DOCTYPE html>
 </head>
 <body>
   <div id="graphiql">Loading GraphiQL…</div>
-  <script>
+  <script>{script}</script>
+</body>
+</html>
+"""
+
+SCRIPT = """
     const params = new URLSearchParams(window.location.search);
     const wsUrl = (location.protocol === "https:" ? "wss://" : "ws://") + location.host
       + location.pathname;
@@ -64,6 +72,10 @@ PAGE = """<!DOCTYPE html>
       url: location.pathname,
       wsClient: graphqlWs.createClient({{
         url: wsUrl, lazy: true, connectionParams: () => storedHeaders(),
+        // 4403: no token, or a bad, expired or revoked one. Retrying cannot help (graphql-ws
+        // would retry for about 40 s), so GraphiQL shows "Socket closed with event 4403 ...".
+        shouldRetry: (event) => Boolean(event && typeof event.code === "number"
+          && event.code !== 4403),
       }}),
     }});
     ReactDOM.render(
@@ -75,9 +87,6 @@ PAGE = """<!DOCTYPE html>
       }}),
       document.getElementById("graphiql"),
     );
-  </script>
-</body>
-</html>
 """
 
 
@@ -86,11 +95,30 @@ def assets_directory() -> Path:
     return Path(str(files(ASSETS_PACKAGE) / ASSETS_SUBDIR))
 
 
+def _script() -> str:
+    return SCRIPT.format(default_query=json.dumps(DEFAULT_QUERY))
+
+
+def page_policy() -> str:
+    """The Content-Security-Policy of the GraphiQL page: its own scripts and this one only.
+
+    The inline script is allowed by its hash (no 'unsafe-inline' for scripts); GraphiQL sets
+    inline styles, so styles may be inline. No other site may frame the page.
+    """
+    digest = base64.b64encode(hashlib.sha256(_script().encode()).digest()).decode()
+    return (
+        f"default-src 'self'; script-src 'self' 'sha256-{digest}'; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
+
+
 class OfflineGraphiQL(Explorer):
     """Ariadne explorer rendering GraphiQL from :data:`ASSETS_PATH`."""
 
     def __init__(self) -> None:
-        self._html = PAGE.format(assets=ASSETS_PATH, default_query=json.dumps(DEFAULT_QUERY))
+        self._html = PAGE.format(assets=ASSETS_PATH, script=_script())
 
     def html(self, request: Any) -> str:
         return self._html

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from graphql import GraphQLResolveInfo
@@ -110,6 +111,21 @@ def _processed(version_ids: list[int]) -> dict[int, int]:
     return {row.version_id: int(getattr(row, "n")) for row in query}  # noqa: B009
 
 
+def _thumbnails(keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """The first page of each version whose preview file exists, by (version id, preview
+    path): one query for every version, then a look at each file (a page is rendered, and
+    gets its previews, before it is read; until then there is no thumbnail)."""
+    query = Page.select(Page.id, Page.version).where(
+        Page.version.in_({version for version, _ in keys}) & (Page.number == 1)
+    )
+    first = {page.version_id: int(page.id) for page in query}
+    return {
+        (version, path): first[version]
+        for version, path in keys
+        if version in first and Path(path).is_file()
+    }
+
+
 LOADERS: dict[str, tuple[Callable[[list[Any]], dict[Any, Any]], Any]] = {
     "document": (_documents, None),
     "current_version": (_current_versions, None),
@@ -118,6 +134,7 @@ LOADERS: dict[str, tuple[Callable[[list[Any]], dict[Any, Any]], Any]] = {
     "fields": (_fields, []),
     "values": (_values, {}),
     "processed": (_processed, 0),
+    "thumbnail": (_thumbnails, None),
 }
 
 

@@ -1,31 +1,42 @@
 """Folders, trash, tags, document types and custom fields in the API.
 
 Mutations that change what the search index holds for documents (title, folder path, tags,
-type, trash) hand those documents to index jobs; the request itself never writes the index.
+type, trash) record that index work is owed in the same transaction as the change (see
+core/index_state.py), then hand those documents to index jobs; the request itself never writes
+the index. If the jobs are lost (Redis down or flushed), the reconciler enqueues them again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from ariadne import MutationType, ObjectType, QueryType
 from graphql import GraphQLError, GraphQLResolveInfo
+from graphql.execution.values import get_argument_values
 from redis.exceptions import RedisError
 
-from archivist.core import doctypes, folders, tags
-from archivist.core.db import run_db
+from archivist.core import doctypes, folders, node_events, tags
+from archivist.core.accounts import audit
+from archivist.core.db import database, run_db
 from archivist.core.errors import UserFacingError
-from archivist.core.listing import ChildrenQuery, children
+from archivist.core.ids import global_id
+from archivist.core.index_state import mark_for_index
+from archivist.core.listing import ChildrenQuery, children, cursor_shape
 from archivist.core.models import CustomField, DocumentType, Node, Tag
+from archivist.core.nodes import get_node, parse_id
+from archivist.core.paging import Slice
+from archivist.core.permissions import visible_part
 from archivist.core.queue import enqueue_index, redis_connection
 from archivist.core.users import Viewer
-from archivist.graphql.connections import connection, offset_after
+from archivist.graphql.connections import connection, window
 from archivist.graphql.context import Context, require_viewer
 from archivist.graphql.loaders import load
-from archivist.graphql.nodes import node_interface  # one binding per type: its resolve_type
+from archivist.graphql.nodes import item_interface  # one binding per type: its resolve_type
 from archivist.graphql.payloads import ok, user_errors
 
 query = QueryType()
@@ -37,10 +48,37 @@ document_type_type = ObjectType("DocumentType")
 
 
 def reindex_later(context: Context, document_ids: list[int]) -> None:
-    """Queue index jobs; with Redis down, `archivist index check --repair` catches up."""
+    """Queue index jobs, after the change's commit; with Redis down the reconciler enqueues
+    them when it is back (the debt is in the database)."""
     if document_ids and context.settings.redis_url:
         with contextlib.suppress(RedisError):
             enqueue_index(redis_connection(context.settings), *sorted(set(document_ids)))
+
+
+def _ids(values: Iterable[Any]) -> list[int]:
+    """The well-formed ids among ``values`` (a bad one is the service's to refuse)."""
+    found = []
+    for value in values:
+        with contextlib.suppress(UserFacingError):
+            found.append(parse_id(value))
+    return found
+
+
+def _result_nodes(result: Any) -> list[int]:
+    """The nodes a service returned: a node, a list of them, or (either, documents)."""
+    value = result[0] if isinstance(result, tuple) else result
+    return [n.id for n in (value if isinstance(value, list) else [value]) if isinstance(n, Node)]
+
+
+def arguments(info: GraphQLResolveInfo) -> dict[str, Any]:
+    """The arguments of the field being resolved, as the client gave them (for the log)."""
+    assert info.parent_type is not None
+    field = info.parent_type.fields[info.field_name]
+    return dict(get_argument_values(field, info.field_nodes[0], info.variable_values))
+
+
+def _publisher(context: Context) -> Any:
+    return redis_connection(context.settings) if context.settings.redis_url else None
 
 
 async def call_service(
@@ -48,11 +86,38 @@ async def call_service(
     service: Callable[..., Any],
     *args: Any,
     payload: Callable[[Any], dict[str, Any]],
+    reindex: Callable[[Any], list[int]] | None = None,
+    feed: Callable[..., Iterable[Any]] | None = None,
 ) -> dict[str, Any]:
-    """Run a domain service for the viewer; its UserFacingErrors become the payload's errors."""
+    """Run a domain service for the viewer; its UserFacingErrors become the payload's errors.
+
+    With ``reindex`` (which documents of the service's result need index work), the service
+    runs in one transaction with :func:`mark_for_index` of those documents. With ``feed``
+    (which node ids of the arguments the service changes), the folder change feed gets what
+    happened to those nodes and to the nodes the service returns, after the commit (see
+    :mod:`archivist.core.node_events`).
+    """
     viewer = require_viewer(info)
+
+    def in_transaction(*call_args: Any) -> Any:
+        with database.atomic():
+            touched = _ids(feed(*call_args[1:])) if feed is not None else []
+            before = node_events.node_states(touched)
+            result = service(*call_args)
+            if reindex is not None:
+                mark_for_index(reindex(result))
+            audit.record_mutation(
+                viewer, info.field_name, [*touched, *_result_nodes(result)], arguments(info)
+            )
+            if feed is not None:
+                after = node_events.node_states([*touched, *_result_nodes(result)])
+                changes = node_events.changes_between(before, after)
+        if feed is not None:
+            node_events.publish(_publisher(info.context), changes)
+        return result
+
     try:
-        result = await run_db(service, viewer, *args)
+        result = await run_db(in_transaction, viewer, *args)
     except doctypes.FieldErrors as errors:
         merged: dict[str, Any] = {"errors": []}
         for error in errors.errors:
@@ -63,26 +128,52 @@ async def call_service(
     return payload(result)
 
 
-def _with_reindex(info: GraphQLResolveInfo, key: str) -> Callable[[Any], dict[str, Any]]:
-    """Payload for services returning (value, documents to re-index)."""
+def second(result: tuple[Any, list[int]]) -> list[int]:
+    """The documents to re-index of a service returning (value, documents)."""
+    return result[1]
+
+
+def node_ids(result: Node) -> list[int]:
+    """The document to re-index of a service returning it."""
+    return [result.id]
+
+
+def _with_reindex(info: GraphQLResolveInfo, key: str) -> dict[str, Any]:
+    """call_service's payload and reindex for services returning (value, documents)."""
 
     def build(result: tuple[Any, list[int]]) -> dict[str, Any]:
         value, documents = result
         reindex_later(info.context, documents)
         return ok(**{key: value})
 
-    return build
+    return {"payload": build, "reindex": second}
 
 
-def _count_reindexing(info: GraphQLResolveInfo) -> Callable[[list[int]], dict[str, Any]]:
+def _count_reindexing(info: GraphQLResolveInfo) -> dict[str, Any]:
+    """call_service's payload and reindex for services returning the documents."""
+
     def build(documents: list[int]) -> dict[str, Any]:
         reindex_later(info.context, documents)
         return ok(count=len(documents))
 
-    return build
+    return {"payload": build, "reindex": list}
 
 
 # Folders and trash
+
+# Which node ids of a mutation's arguments it changes, for the change feed (see call_service).
+
+
+def feed_none(*_: Any) -> list[Any]:
+    return []
+
+
+def feed_first(first: Any, *_: Any) -> list[Any]:
+    return [first]
+
+
+def feed_listed(ids: list[Any], *_: Any) -> list[Any]:
+    return list(ids)
 
 
 @mutation.field("createFolder")
@@ -90,14 +181,15 @@ async def resolve_create_folder(
     _: Any, info: GraphQLResolveInfo, title: str, parent_id: str | None = None
 ) -> dict[str, Any]:
     return await call_service(
-        info, folders.create_folder, parent_id, title, payload=lambda n: ok(node=n)
-    )
+        info, folders.create_folder, parent_id, title, payload=lambda n: ok(node=n),
+        feed=feed_none,
+    )  # fmt: skip
 
 
 @mutation.field("renameNode")
 async def resolve_rename(_: Any, info: GraphQLResolveInfo, id: str, title: str) -> dict[str, Any]:
     return await call_service(
-        info, folders.rename_node, id, title, payload=_with_reindex(info, "node")
+        info, folders.rename_node, id, title, **_with_reindex(info, "node"), feed=feed_first
     )
 
 
@@ -105,9 +197,15 @@ async def resolve_rename(_: Any, info: GraphQLResolveInfo, id: str, title: str) 
 async def resolve_move(
     _: Any, info: GraphQLResolveInfo, ids: list[str], target_id: str
 ) -> dict[str, Any]:
+    def build(result: tuple[folders.Move, list[int]]) -> dict[str, Any]:
+        move, documents = result
+        reindex_later(info.context, documents)
+        return ok(nodes=move.nodes, sources=move.sources, target=move.target)
+
     return await call_service(
-        info, folders.move_nodes, ids, target_id, payload=_with_reindex(info, "nodes")
-    )
+        info, folders.move_nodes, ids, target_id, payload=build, reindex=second,
+        feed=feed_listed,
+    )  # fmt: skip
 
 
 @mutation.field("copyDocument")
@@ -122,52 +220,59 @@ async def resolve_copy(
         reindex_later(info.context, [node.id])
         return ok(document=node)
 
-    return await call_service(info, folders.copy_document, id, target_id, title, payload=payload)
+    return await call_service(
+        info, folders.copy_document, id, target_id, title, payload=payload, reindex=node_ids,
+        feed=feed_none,
+    )  # fmt: skip
 
 
 @mutation.field("deleteNodes")
 async def resolve_delete(_: Any, info: GraphQLResolveInfo, ids: list[str]) -> dict[str, Any]:
     def trash(viewer: Viewer, ids: list[str]) -> tuple[list[Node], list[int]]:
         documents = folders.trash_nodes(viewer, ids)
-        return [Node.get_by_id(int(node_id)) for node_id in ids], documents
+        return [get_node(viewer, node_id, "ids") for node_id in ids], documents
 
-    return await call_service(info, trash, ids, payload=_with_reindex(info, "nodes"))
+    return await call_service(info, trash, ids, **_with_reindex(info, "nodes"), feed=feed_listed)
 
 
 @mutation.field("restoreNodes")
 async def resolve_restore(_: Any, info: GraphQLResolveInfo, ids: list[str]) -> dict[str, Any]:
     return await call_service(
-        info, folders.restore_nodes, ids, payload=_with_reindex(info, "nodes")
+        info, folders.restore_nodes, ids, **_with_reindex(info, "nodes"), feed=feed_listed
     )
 
 
 @mutation.field("emptyTrash")
 async def resolve_empty_trash(_: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
-    return await call_service(info, folders.empty_trash, payload=_count_reindexing(info))
+    return await call_service(info, folders.empty_trash, **_count_reindexing(info))
 
 
 @query.field("trash")
-async def resolve_trash(
-    _: Any, info: GraphQLResolveInfo, first: int = 100, after: str | None = None
-) -> dict[str, Any]:
+async def resolve_trash(_: Any, info: GraphQLResolveInfo, **arguments: Any) -> dict[str, Any]:
     viewer = require_viewer(info)
-    offset = offset_after(after)
-    items = await run_db(folders.trash_items, viewer)
-    return connection(items[offset : offset + max(0, first)], len(items), offset)
+    listing = "trash"
+
+    def load() -> tuple[Slice, int]:
+        asked = window("Query", "trash", listing, (datetime, int), **arguments)
+        return folders.trash_page(viewer, asked)
+
+    try:
+        page, total = await run_db(load)
+    except UserFacingError as error:
+        raise GraphQLError(error.message, extensions={"code": error.code}) from None
+    return connection(page, total, listing)
 
 
 @folder_type.field("children")
 async def resolve_children(
     folder: Node,
     info: GraphQLResolveInfo,
-    first: int = 100,
-    after: str | None = None,
     order_by: dict[str, Any] | None = None,
     filter: dict[str, Any] | None = None,
+    **arguments: Any,
 ) -> dict[str, Any]:
     viewer = require_viewer(info)
     order_by, filter = order_by or {}, filter or {}
-    offset = offset_after(after)
     spec = ChildrenQuery(
         order_by=str(order_by.get("by", "TITLE")).lower(),
         descending=order_by.get("direction") == "DESC",
@@ -180,25 +285,36 @@ async def resolve_children(
             if filter.get("field_value")
             else None
         ),
-        first=first,
-        offset=offset,
     )
+    # A cursor belongs to one order: another order's cursor is refused, not misread.
+    listing = ":".join(
+        ("children", spec.order_by, "desc" if spec.descending else "asc", spec.field_id or "")
+    )
+
+    def load() -> tuple[Slice, int]:
+        shape = cursor_shape(viewer, spec)
+        asked = window("Folder", "children", listing, shape, **arguments)
+        return children(viewer, folder.id, replace(spec, window=asked))
+
     try:
-        nodes, total = await run_db(children, viewer, str(folder.id), spec)
+        page, total = await run_db(load)
     except UserFacingError as error:
-        raise GraphQLError(error.message, extensions={"code": error.code}) from None
-    return connection(nodes, total, offset)
+        raise GraphQLError(
+            error.message, extensions={"code": error.code, "field": error.field}
+        ) from None
+    return connection(page, total, listing)
 
 
-@node_interface.field("tags")
+@item_interface.field("tags")
 async def resolve_tags(node: Node, info: GraphQLResolveInfo) -> list[Tag]:
     found: list[Tag] = await load(info, "tags", node.id)
     return found
 
 
-@node_interface.field("breadcrumb")
+@item_interface.field("breadcrumb")
 async def resolve_breadcrumb(node: Node, info: GraphQLResolveInfo) -> list[Node]:
-    return await run_db(folders.ancestors, node)
+    viewer = require_viewer(info)
+    return await run_db(lambda: visible_part(viewer, node, folders.ancestors(node)))
 
 
 # Tags
@@ -220,14 +336,17 @@ async def resolve_create_tag(
 async def resolve_update_tag(
     _: Any, info: GraphQLResolveInfo, id: str, name: str | None = None, color: str | None = None
 ) -> dict[str, Any]:
-    return await call_service(
-        info, tags.update_tag, id, name, color, payload=_with_reindex(info, "tag")
-    )
+    return await call_service(info, tags.update_tag, id, name, color, **_with_reindex(info, "tag"))
 
 
 @mutation.field("deleteTag")
 async def resolve_delete_tag(_: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any]:
-    return await call_service(info, tags.delete_tag, id, payload=_count_reindexing(info))
+    def build(result: tuple[tuple[int, list[Node]], list[int]]) -> dict[str, Any]:
+        (tag_id, nodes), documents = result
+        reindex_later(info.context, documents)
+        return ok(deleted_tag_id=global_id("Tag", tag_id), nodes=nodes, count=len(documents))
+
+    return await call_service(info, tags.delete_tag, id, payload=build, reindex=second)
 
 
 @mutation.field("tagNodes")
@@ -235,8 +354,9 @@ async def resolve_tag_nodes(
     _: Any, info: GraphQLResolveInfo, node_ids: list[str], tag_ids: list[str]
 ) -> dict[str, Any]:
     return await call_service(
-        info, tags.tag_nodes, node_ids, tag_ids, payload=_with_reindex(info, "nodes")
-    )
+        info, tags.tag_nodes, node_ids, tag_ids, **_with_reindex(info, "nodes"),
+        feed=feed_listed,
+    )  # fmt: skip
 
 
 @mutation.field("untagNodes")
@@ -244,8 +364,9 @@ async def resolve_untag_nodes(
     _: Any, info: GraphQLResolveInfo, node_ids: list[str], tag_ids: list[str]
 ) -> dict[str, Any]:
     return await call_service(
-        info, tags.untag_nodes, node_ids, tag_ids, payload=_with_reindex(info, "nodes")
-    )
+        info, tags.untag_nodes, node_ids, tag_ids, **_with_reindex(info, "nodes"),
+        feed=feed_listed,
+    )  # fmt: skip
 
 
 # Document types and custom fields
@@ -253,13 +374,7 @@ async def resolve_untag_nodes(
 
 @query.field("documentTypes")
 async def resolve_document_types(_: Any, info: GraphQLResolveInfo) -> list[DocumentType]:
-    viewer = require_viewer(info)
-
-    def load_types() -> list[DocumentType]:
-        query = DocumentType.select().where(DocumentType.owner_user == viewer.id)
-        return list(query.order_by(DocumentType.name))
-
-    return await run_db(load_types)
+    return await run_db(doctypes.types_of, require_viewer(info))
 
 
 @mutation.field("createDocumentType")
@@ -277,9 +392,7 @@ async def resolve_create_type(
 
 @mutation.field("deleteDocumentType")
 async def resolve_delete_type(_: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any]:
-    return await call_service(
-        info, doctypes.delete_document_type, id, payload=_count_reindexing(info)
-    )
+    return await call_service(info, doctypes.delete_document_type, id, **_count_reindexing(info))
 
 
 @mutation.field("setDocumentType")
@@ -291,8 +404,9 @@ async def resolve_set_type(
         return ok(document=node)
 
     return await call_service(
-        info, doctypes.set_document_type, document_id, type_id, payload=payload
-    )
+        info, doctypes.set_document_type, document_id, type_id, payload=payload, reindex=node_ids,
+        feed=feed_first,
+    )  # fmt: skip
 
 
 @mutation.field("setCustomFieldValues")
@@ -301,8 +415,9 @@ async def resolve_set_values(
 ) -> dict[str, Any]:
     pairs = [(str(v["field_id"]), v.get("value")) for v in values]
     return await call_service(
-        info, doctypes.set_field_values, document_id, pairs, payload=lambda n: ok(document=n)
-    )
+        info, doctypes.set_field_values, document_id, pairs, payload=lambda n: ok(document=n),
+        feed=feed_first,
+    )  # fmt: skip
 
 
 @document_type.field("documentType")

@@ -9,9 +9,16 @@ from graphql import GraphQLResolveInfo
 
 from archivist.core import page_edits
 from archivist.core.models import Node
+from archivist.core.nodes import parse_id
 from archivist.core.users import Viewer
 from archivist.graphql.context import Context
-from archivist.graphql.organise import call_service, reindex_later
+from archivist.graphql.organise import (
+    call_service,
+    feed_first,
+    feed_listed,
+    reindex_later,
+    second,
+)
 from archivist.graphql.payloads import ok
 
 mutation = MutationType()
@@ -20,7 +27,7 @@ mutation = MutationType()
 def _document(info: GraphQLResolveInfo, document_id: str) -> Any:
     def build(documents: list[int]) -> dict[str, Any]:
         reindex_later(info.context, documents)
-        return ok(document=Node.get_by_id(int(document_id)))
+        return ok(document=Node.get_by_id(parse_id(document_id)))
 
     return build
 
@@ -46,8 +53,9 @@ async def resolve_rotate(
         rotations[item["page"]] = rotations.get(item["page"], 0) + item["degrees"]
     service = _with_settings(page_edits.rotate, _settings(info))
     return await call_service(
-        info, service, document_id, rotations, payload=_document(info, document_id)
-    )
+        info, service, document_id, rotations, payload=_document(info, document_id), reindex=list,
+        feed=feed_first,
+    )  # fmt: skip
 
 
 @mutation.field("reorderPages")
@@ -56,8 +64,9 @@ async def resolve_reorder(
 ) -> dict[str, Any]:
     service = _with_settings(page_edits.reorder, _settings(info))
     return await call_service(
-        info, service, document_id, order, payload=_document(info, document_id)
-    )
+        info, service, document_id, order, payload=_document(info, document_id), reindex=list,
+        feed=feed_first,
+    )  # fmt: skip
 
 
 @mutation.field("deletePages")
@@ -66,8 +75,9 @@ async def resolve_delete_pages(
 ) -> dict[str, Any]:
     service = _with_settings(page_edits.delete, _settings(info))
     return await call_service(
-        info, service, document_id, pages, payload=_document(info, document_id)
-    )
+        info, service, document_id, pages, payload=_document(info, document_id), reindex=list,
+        feed=feed_first,
+    )  # fmt: skip
 
 
 @mutation.field("extractPages")
@@ -82,8 +92,9 @@ async def resolve_extract(
 
     service = _with_settings(page_edits.extract, _settings(info))
     return await call_service(
-        info, service, document_id, pages, folder_id, one_per_page, payload=build
-    )
+        info, service, document_id, pages, folder_id, one_per_page, payload=build, reindex=second,
+        feed=feed_first,
+    )  # fmt: skip
 
 
 @mutation.field("movePages")
@@ -94,7 +105,8 @@ async def resolve_move_pages(
     service = _with_settings(page_edits.move_pages, _settings(info))
     return await call_service(
         info, service, source_id, pages, target_id, mode == "REPLACE",
-        payload=_document(info, target_id),
+        payload=_document(info, target_id), reindex=list,
+        feed=lambda source, _pages, target, _replace: [source, target],
     )  # fmt: skip
 
 
@@ -109,7 +121,9 @@ async def resolve_merge(
         return ok(document=merged)
 
     service = _with_settings(page_edits.merge, _settings(info))
-    return await call_service(info, service, ids, title, folder_id, payload=build)
+    return await call_service(
+        info, service, ids, title, folder_id, payload=build, reindex=second, feed=feed_listed
+    )
 
 
 bindables = [mutation]

@@ -2,7 +2,10 @@
 
 One Redis pub/sub connection per API process (the :class:`Broadcaster`) feeds every
 subscriber's queue. A subscriber gets the document's state from the database first, then live
-events; it subscribes before reading that state, so nothing falls in between.
+events; it subscribes before reading that state, so nothing falls in between. The document's
+state says PROCESSING, READY or FAILED (the ``Document.status``); ``documentProgress``
+completes after its first READY or FAILED event. Each event is
+checked against the viewer when it is delivered (see :func:`_checked`).
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -24,14 +26,18 @@ from archivist.core.db import run_db
 from archivist.core.errors import NotFound
 from archivist.core.models import Node
 from archivist.core.nodes import get_node
+from archivist.core.permissions import readable_by
 from archivist.core.processing import document_progress
-from archivist.core.progress import ProgressEvent, channel
+from archivist.core.progress import FAILED, READY, ProgressEvent, channel
+from archivist.core.users import Viewer
 from archivist.graphql.context import Context, require_viewer
 
 logger = logging.getLogger("archivist.graphql.progress")
 
 QUEUE_SIZE = 10_000
-PERMISSION_CACHE_SECONDS = 30.0
+# After these a document's round of processing is over: ``documentProgress`` completes.
+FINAL = frozenset({READY, FAILED})
+CHECK_BATCH = 500  # events checked with one query at most
 
 
 class Broadcaster:
@@ -107,6 +113,35 @@ def _as_graphql(event: ProgressEvent) -> dict[str, Any]:
     }
 
 
+def _readable_documents(viewer: Viewer, document_ids: set[int]) -> set[int]:
+    """Which of ``document_ids`` the viewer may read now (one indexed query)."""
+    rows = Node.select(Node.id).where(Node.id.in_(document_ids) & readable_by(viewer))
+    return {row.id for row in rows}
+
+
+async def _checked(
+    queue: asyncio.Queue[ProgressEvent], viewer: Viewer, wanted: int | None = None
+) -> AsyncIterator[tuple[ProgressEvent, bool]]:
+    """The events from ``queue`` (only ``wanted``'s, if given), each with whether the
+    viewer may read its document at the moment it is delivered.
+
+    Every event is checked, never a verdict cached across events: a document can be given
+    away or deleted at any time. Events already waiting are checked together, with one
+    query for the batch, so a burst costs one round trip, not one per event.
+    """
+    while True:
+        batch = [await queue.get()]
+        while len(batch) < CHECK_BATCH and not queue.empty():
+            batch.append(queue.get_nowait())
+        if wanted is not None:
+            batch = [event for event in batch if event.document_id == wanted]
+            if not batch:
+                continue
+        allowed = await run_db(_readable_documents, viewer, {e.document_id for e in batch})
+        for event in batch:
+            yield event, event.document_id in allowed
+
+
 @subscription.source("documentProgress")
 async def document_progress_source(
     _: Any,
@@ -122,11 +157,16 @@ async def document_progress_source(
     if node.kind != Node.DOCUMENT:
         raise GraphQLError("This is a folder, not a document.", extensions={"code": "NOT_FOUND"})
     async with context.broadcaster.subscribe() as queue:
-        yield await run_db(document_progress, node.id)
-        while True:
-            event = await queue.get()
-            if event.document_id == node.id:
-                yield event
+        current = await run_db(document_progress, node.id)
+        yield current
+        if current.status in FINAL:
+            return  # nothing more will come of this round: the stream completes
+        async for event, allowed in _checked(queue, viewer, node.id):
+            if not allowed:
+                return  # deleted or no longer the viewer's: the subscription ends
+            yield event
+            if event.status in FINAL:
+                return
 
 
 @subscription.source("documentsProgress")
@@ -135,24 +175,9 @@ async def documents_progress_source(
 ) -> AsyncGenerator[ProgressEvent, None]:
     context: Context = info.context
     viewer = require_viewer(info)
-    allowed: dict[int, tuple[bool, float]] = {}
-
-    def may_see(document_id: int) -> bool:
-        try:
-            get_node(viewer, document_id)
-        except NotFound:
-            return False
-        return True
-
     async with context.broadcaster.subscribe() as queue:
-        while True:
-            event = await queue.get()
-            known = allowed.get(event.document_id)
-            if known is None or known[1] < time.monotonic():
-                verdict = await run_db(may_see, event.document_id)
-                known = (verdict, time.monotonic() + PERMISSION_CACHE_SECONDS)
-                allowed[event.document_id] = known
-            if known[0]:
+        async for event, allowed in _checked(queue, viewer):
+            if allowed:
                 yield event
 
 

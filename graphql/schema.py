@@ -8,11 +8,15 @@ from ariadne import make_executable_schema
 from graphql import GraphQLSchema
 
 from archivist.graphql import (
+    accounts,
+    changes,
     documents,
     nodes,
+    ocr,
     organise,
     page_edits,
     progress,
+    queue,
     scalars,
     search,
     users,
@@ -25,15 +29,21 @@ def type_defs() -> str:
 
 
 def build_schema() -> GraphQLSchema:
-    return make_executable_schema(
+    schema = make_executable_schema(
         type_defs(),
         *scalars.bindables,
         *users.bindables,
+        *accounts.bindables,
         *nodes.bindables,
         *documents.bindables,
+        *ocr.bindables,
         *progress.bindables,
         *search.bindables,
         *organise.bindables,
         *page_edits.bindables,
+        *queue.bindables,
+        *changes.bindables,
         convert_names_case=True,
     )
+    nodes.bind_global_ids(schema)
+    return schema

@@ -1,72 +1,171 @@
 """``search``: page hits from the index, with snippets and the boxes of the matched words.
 
 The index filters by the viewer's reader terms inside the engine query, so totals, pages
-and facets are right for each viewer; here the hits only get their documents and boxes.
+and facets are right for each viewer; here the hits get their documents and boxes, and the
+access module has the last word: a hit on a document the viewer cannot read today is dropped.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import re
-from dataclasses import asdict
+from functools import lru_cache
 from typing import Any
 
 from ariadne import ObjectType, QueryType
 from graphql import GraphQLResolveInfo
+from peewee import NodeList, fn
 
 from archivist.core.db import run_db
-from archivist.core.errors import UserFacingError
-from archivist.core.models import Node, Page
-from archivist.core.pages import decode_words
+from archivist.core.errors import NotFound, UserFacingError
+from archivist.core.models import DocumentVersion, Node, NodeTag, Page, Tag
+from archivist.core.nodes import get_node
+from archivist.core.permissions import readable_by
 from archivist.core.search import search_index
 from archivist.core.settings import Settings
 from archivist.core.users import Viewer
-from archivist.graphql.connections import offset_after
+from archivist.graphql.connections import encode_cursor, position_window
 from archivist.graphql.context import Context, require_viewer
-from archivist.indexes import PageHit, QueryError, SearchResults
+from archivist.indexes import IndexUnavailable, PageHit, QueryError, SearchOrder, SearchResults
+
+logger = logging.getLogger("archivist.graphql")
 
 query = QueryType()
 hit_type = ObjectType("SearchHit")
 
-MAX_FIRST = 100
 WORD_EDGES = re.compile(r"^\W+|\W+$")
 
 
+@lru_cache(maxsize=100_000)
 def _normal(text: str) -> str:
     return WORD_EDGES.sub("", text).casefold()
 
 
 def _highlights(pages: dict[tuple[int, int], Page], hit: PageHit) -> list[dict[str, Any]]:
+    """The boxes of the page's words that the hit matched (``Word`` fields as a dict).
+
+    Reads ``Page.words`` (see :func:`archivist.core.pages.decode_words`) as plain rows and
+    builds only the matched ones: a page holds hundreds of words, a hit marks a few.
+    """
     page = pages.get((hit.version_id, hit.page_number))
-    if page is None:
+    if page is None or not hit.matched_terms:
         return []
     wanted = {_normal(term) for term in hit.matched_terms}
-    return [asdict(word) for word in decode_words(page.words) if _normal(word.text) in wanted]
+    return [
+        {"text": text, "x0": x0, "y0": y0, "x1": x1, "y1": y1, "confidence": confidence}
+        for text, x0, y0, x1, y1, confidence in json.loads(page.words or "[]")
+        if _normal(text) in wanted
+    ]
+
+
+def _folder(viewer: Viewer, folder_id: str | None) -> int | None:
+    """The id of the folder a search is scoped to (None: everywhere); a folder the viewer
+    cannot see, or a document, is NOT_FOUND."""
+    if folder_id is None:
+        return None
+    try:
+        node = get_node(viewer, folder_id)
+    except NotFound:
+        raise NotFound("folder", "folderId") from None
+    if node.kind != Node.FOLDER or node.deleted_at is not None:
+        raise NotFound("folder", "folderId")
+    return int(node.id)
+
+
+def _order(order_by: dict[str, Any] | None) -> SearchOrder:
+    """The GraphQL ``SearchOrder`` input as the index takes it. Without a direction, titles
+    go A to Z and dates newest first."""
+    by = str((order_by or {}).get("by") or "RELEVANCE").lower()
+    direction = (order_by or {}).get("direction")
+    descending = direction == "DESC" if direction else by in ("created", "modified")
+    return SearchOrder(by, descending)
+
+
+def _facet_tags(viewer: Viewer, names: list[str]) -> dict[str, Tag]:
+    """The tag objects of facet names: the viewer's own tag of each name, else one of that
+    name on a document the viewer may read (a group's document tagged by another member)."""
+    if not names:
+        return {}
+    found = {
+        tag.name: tag
+        for tag in Tag.select().where((Tag.owner_user == viewer.id) & Tag.name.in_(names))
+    }
+    missing = [name for name in names if name not in found]
+    if missing:
+        # EXISTS, not a join: one row per tag, not one per tagged document (tens of
+        # thousands for a common tag in a large archive).
+        on_readable = (
+            NodeTag.select(NodeTag.id)
+            .join(Node)
+            .where((NodeTag.tag == Tag.id) & readable_by(viewer))
+        )
+        others = Tag.select().where(Tag.name.in_(missing) & fn.EXISTS(on_readable)).order_by(Tag.id)
+        for tag in others:
+            found.setdefault(tag.name, tag)
+    return found
 
 
 def _run_search(
-    settings: Settings, viewer: Viewer, text: str, limit: int, offset: int, grouped: bool
-) -> tuple[SearchResults, dict[int, Node], dict[tuple[int, int], Page]]:
+    settings: Settings, viewer: Viewer, text: str, limit: int, offset: int, grouped: bool,
+    folder_id: str | None = None, order: SearchOrder | None = None,
+) -> tuple[
+    SearchResults, dict[tuple[int, int], Node], dict[tuple[int, int], Page], dict[str, Tag]
+]:  # fmt: skip
+    """Run the search in this thread's index handle and load what the hits point at.
+
+    Returns the results, the hit documents by (document, version), the hit pages by
+    (version, number) and the facets' tags by name. Only documents the viewer may read
+    today are loaded: the index's reader terms can be behind the database (a document given
+    away; an entry that outlived its document while an old SQLite database gave the id to
+    another one, whose versions then are not the entry's). A hit without its document here
+    is dropped by the caller.
+    """
+    scope = _folder(viewer, folder_id)
     try:
         results = search_index(settings).search(
             text, principals=viewer.principals, limit=limit, offset=offset,
-            group_by_document=grouped,
+            group_by_document=grouped, folder_id=scope, order=order or SearchOrder(),
         )  # fmt: skip
     except QueryError as error:
         raise UserFacingError("INVALID_QUERY", str(error), "query") from None
+    except IndexUnavailable as error:
+        logger.warning("%s", error)
+        raise UserFacingError(
+            "SEARCH_UNAVAILABLE", "The search index cannot be reached; try again in a moment."
+        ) from None
     hits = [hit for top in results.hits for hit in (top.pages or [top])]
-    nodes = {
-        node.id: node
-        for node in Node.select().where(Node.id.in_({hit.document_id for hit in hits} or {0}))
-    }
-    wanted = {(hit.version_id, hit.page_number) for hit in hits}
-    # One query for every hit's page: the cross product of versions and numbers is a small
-    # superset (at most the hits squared), filtered here.
-    candidates = Page.select().where(
-        Page.version.in_({v for v, _ in wanted} or {0})
-        & Page.number.in_({n for _, n in wanted} or {0})
+    readable = Node.select().where(
+        Node.id.in_({hit.document_id for hit in hits} or {0}) & readable_by(viewer)
     )
-    pages = {(p.version_id, p.number): p for p in candidates if (p.version_id, p.number) in wanted}
-    return results, nodes, pages
+    by_id = {node.id: node for node in readable}
+    versions = DocumentVersion.select(DocumentVersion.id, DocumentVersion.document).where(
+        DocumentVersion.id.in_({hit.version_id for hit in hits} or {0})
+        & DocumentVersion.document.in_(set(by_id) or {0})
+    )
+    nodes = {(version.document_id, version.id): by_id[version.document_id] for version in versions}
+    readable_versions = {version for _, version in nodes}
+    numbers: dict[int, set[int]] = {}
+    for hit in hits:
+        if hit.version_id in readable_versions:
+            numbers.setdefault(hit.version_id, set()).add(hit.page_number)
+    # One query for exactly the hits' pages, a version at a time: each row carries the page
+    # text and word boxes (kilobytes), so a superset such as versions x numbers would load up
+    # to the hits squared. The ORs are one flat list: nested two by two, a hundred of them
+    # overflow SQLite's parser stack.
+    pages: dict[tuple[int, int], Page] = {}
+    if numbers:
+        exact = NodeList(
+            [
+                (Page.version == version) & Page.number.in_(sorted(wanted))
+                for version, wanted in sorted(numbers.items())
+            ],
+            glue=" OR ",
+            parens=True,
+        )
+        pages = {(p.version_id, p.number): p for p in Page.select().where(exact)}
+    return results, nodes, pages, _facet_tags(viewer, list(results.tag_facets))
 
 
 @query.field("search")
@@ -74,24 +173,31 @@ async def resolve_search(
     _: Any,
     info: GraphQLResolveInfo,
     query: str,
-    first: int = 20,
-    after: str | None = None,
     group_by: str = "PAGE",
+    folder_id: str | None = None,
+    order_by: dict[str, Any] | None = None,
+    **arguments: Any,
 ) -> dict[str, Any]:
     context: Context = info.context
     viewer = require_viewer(info)
-    offset = offset_after(after)
-    limit = max(1, min(first, MAX_FIRST))
-    results, nodes, pages = await run_db(
-        _run_search, context.settings, viewer, query, limit, offset, group_by == "DOCUMENT"
-    )
+    # A cursor is a position in one query's ranking (the engine ranks; see the README), so it
+    # names the query, scope and order it came from.
+    asked = json.dumps([query, folder_id, order_by], sort_keys=True, default=str)
+    listing = f"search:{group_by}:{hashlib.sha256(asked.encode()).hexdigest()[:16]}"
+    offset, limit = position_window("Query", "search", listing, **arguments)
+    results, nodes, pages, tags = await run_db(
+        _run_search, context.settings, viewer, query, max(limit, 1), offset,
+        group_by == "DOCUMENT", folder_id, _order(order_by),
+    )  # fmt: skip
 
     def as_hit(hit: PageHit) -> dict[str, Any] | None:
-        node = nodes.get(hit.document_id)
-        if node is None:  # deleted since it was indexed
+        node = nodes.get((hit.document_id, hit.version_id))
+        page = pages.get((hit.version_id, hit.page_number))
+        if node is None or page is None:  # gone since indexed, or not the viewer's today
             return None
         return {
             "document": node,
+            "page": page,
             "page_number": hit.page_number,
             "score": hit.score,
             "snippet": hit.snippet,
@@ -99,24 +205,37 @@ async def resolve_search(
             "pages": [p for p in (as_hit(page) for page in hit.pages) if p is not None],
         }
 
-    # A hit whose document was deleted since it was indexed is left out; cursors keep the
-    # positions the index gave, so the next page starts where this one ended.
+    hits = results.hits[:limit]  # the engine is asked for one at least (first: 0 counts)
+    # A hit whose document was deleted since it was indexed, or that the viewer may no
+    # longer read, is left out (and not counted); cursors keep the positions the index
+    # gave, so the next page starts where this one ended.
     edges = [
-        {"cursor": str(offset + index), "node": node}
-        for index, hit in enumerate(results.hits)
+        {"cursor": encode_cursor(listing, (offset + index,)), "node": node}
+        for index, hit in enumerate(hits)
         if (node := as_hit(hit)) is not None
     ]
+    total = max(results.total - (len(hits) - len(edges)), len(edges))
+    facets = results.tag_facets if total else {}  # only left-out entries' tags: none
     return {
-        "total_count": results.total,
+        "total_count": total,
         "edges": edges,
         "page_info": {
-            "has_next_page": offset + len(results.hits) < results.total,
-            "end_cursor": str(offset + len(results.hits) - 1) if results.hits else None,
+            "has_previous_page": offset > 0,
+            "has_next_page": offset + len(hits) < results.total,
+            "start_cursor": edges[0]["cursor"] if edges else None,
+            "end_cursor": edges[-1]["cursor"] if edges else None,
         },
         "tag_facets": [
             {"tag": tag, "count": count}
-            for tag, count in sorted(results.tag_facets.items(), key=lambda item: -item[1])
+            for tag, count in sorted(facets.items(), key=lambda item: -item[1])
         ],
+        "facets": {
+            "tags": [
+                {"tag": tags[name], "count": count}
+                for name, count in sorted(facets.items(), key=lambda item: -item[1])
+                if name in tags  # a tag deleted since the page was indexed is left out
+            ]
+        },
     }
 
 

@@ -1,17 +1,17 @@
-"""The upload size limit, enforced while the request body arrives (before it is parsed).
+"""Request body limits, enforced while the body arrives (before it is parsed).
 
-A request that declares a larger body is refused at once; one that sends more than it
-declared (or streams without a length) is cut off once it passes the limit. Either way the
-client gets 413 with a JSON error, and nothing is stored.
+A multipart request (an upload) may carry up to the upload limit; any other request (plain
+JSON) up to the much smaller query body limit, since nothing but a query and its variables
+travels in it. A request that declares a larger body is refused at once; one that sends more
+than it declared (or streams without a length) is cut off once it passes the limit. Either
+way the client gets 413 with a JSON error (``TOO_LARGE`` for an upload, ``BODY_TOO_LARGE``
+otherwise), and nothing is stored.
 """
 
 from __future__ import annotations
 
 import json
 
-from ariadne.asgi.handlers import GraphQLHTTPHandler
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Room for the multipart envelope and the GraphQL operation around the file itself.
@@ -23,17 +23,24 @@ class BodyTooLarge(Exception):
 
 
 class UploadLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_body: int) -> None:
         self.app = app
-        self.limit = max_bytes + OVERHEAD
+        self.upload_limit = max_bytes + OVERHEAD
+        self.body_limit = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
+        headers = dict(scope["headers"])
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        is_upload = content_type == b"multipart/form-data"
+        limit = self.upload_limit if is_upload else self.body_limit
+        declared = headers.get(b"content-length")
+        # Over 18 digits is too large anyway, and int() refuses thousands of digits.
+        too_long = declared is not None and declared.isdigit() and len(declared) > 18
+        if too_long or (declared is not None and declared.isdigit() and int(declared) > limit):
+            await self._refuse(send, is_upload)
             return
         received = 0
         started = False
@@ -43,7 +50,7 @@ class UploadLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     raise BodyTooLarge
             return message
 
@@ -56,31 +63,20 @@ class UploadLimit:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, is_upload)
 
-    async def _refuse(self, send: Send) -> None:
-        mib = (self.limit - OVERHEAD) // (1024 * 1024)
-        body = json.dumps(
-            {"errors": [{"message": f"The upload is larger than the limit of {mib} MiB.",
-                         "extensions": {"code": "TOO_LARGE"}}]}
-        ).encode()  # fmt: skip
+    async def _refuse(self, send: Send, is_upload: bool) -> None:
+        if is_upload:
+            mib = (self.upload_limit - OVERHEAD) // (1024 * 1024)
+            message, code = f"The upload is larger than the limit of {mib} MiB.", "TOO_LARGE"
+        else:
+            kib = self.body_limit // 1024
+            message = f"The request body is larger than the limit of {kib} KiB."
+            code = "BODY_TOO_LARGE"
+        body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
         await send(
             {"type": "http.response.start", "status": 413,
              "headers": [(b"content-type", b"application/json"),
                          (b"content-length", str(len(body)).encode())]}
         )  # fmt: skip
         await send({"type": "http.response.body", "body": body})
-
-
-class ClosingHTTPHandler(GraphQLHTTPHandler):
-    """Ariadne's HTTP handler, closing uploaded files after every request.
-
-    A resolver closes the files it reads; this covers the requests where none runs (refused
-    before execution: no token, a validation error), which would leave temporary files open.
-    """
-
-    async def handle_request(self, request: Request) -> Response:
-        try:
-            return await super().handle_request(request)
-        finally:
-            await request.close()

@@ -8,10 +8,10 @@ from ariadne import MutationType, ObjectType, QueryType
 from graphql import GraphQLResolveInfo
 
 from archivist.core import users
+from archivist.core.accounts import audit
 from archivist.core.db import run_db
 from archivist.core.errors import UserFacingError
-from archivist.core.models import Node, User
-from archivist.core.nodes import special_folder
+from archivist.core.models import AccessToken, User
 from archivist.graphql.context import Context, require_viewer
 from archivist.graphql.payloads import ok, user_errors
 
@@ -33,10 +33,21 @@ async def resolve_login(
 ) -> dict[str, Any]:
     context: Context = info.context
     client = context.request.client
+    address = client.host if client else None
+
+    def log_in() -> tuple[str, AccessToken, User]:
+        try:
+            token, row, user = users.login(context.settings, username, password, address)
+        except UserFacingError as error:
+            audit.record(None, "login.failed", actor_name=username, code=error.code,
+                         address=address)  # fmt: skip
+            raise
+        audit.record(users.Viewer(user.id, user.username, user.is_superuser, frozenset()), "login",
+                     address=address)  # fmt: skip
+        return token, row, user
+
     try:
-        token, row, user = await run_db(
-            users.login, context.settings, username, password, client.host if client else None
-        )
+        token, row, user = await run_db(log_in)
     except UserFacingError as error:
         return user_errors(error)
     return ok(token=token, expires_at=row.expires_at, user=user)
@@ -45,22 +56,16 @@ async def resolve_login(
 @mutation.field("logout")
 async def resolve_logout(_: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
     context: Context = info.context
-    require_viewer(info)
+    viewer = require_viewer(info)
     assert context.token is not None  # a viewer always comes with the token it used
-    revoked = await run_db(users.revoke_token, context.token)
+
+    def log_out(token: str) -> bool:
+        revoked = users.revoke_token(token)
+        audit.record(viewer, "logout")
+        return revoked
+
+    revoked = await run_db(log_out, context.token)
     return ok(ok=revoked)
-
-
-@user_type.field("home")
-async def resolve_home(user: User, info: GraphQLResolveInfo) -> Node:
-    node: Node = await run_db(special_folder, require_viewer(info), Node.HOME)
-    return node
-
-
-@user_type.field("inbox")
-async def resolve_inbox(user: User, info: GraphQLResolveInfo) -> Node:
-    node: Node = await run_db(special_folder, require_viewer(info), Node.INBOX)
-    return node
 
 
 bindables = [query, mutation, user_type]

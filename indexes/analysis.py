@@ -12,15 +12,26 @@ else by stem, while still finding the literal "invoices" on a page of any langua
 
 Stop words are indexed like any other word: phrases such as "to be or not to be" stay
 findable, and a query made only of stop words simply searches for them.
+
+Accents: every word is also indexed in its folded form (:func:`fold`: "intérieure" ->
+"interieure"), at the same position, so a query typed with or without accents finds
+both spellings; engines weigh a folded match below an exact one, so exact forms rank first.
+
+CJK: Chinese, Japanese and Korean text has no spaces between words, so a run of such
+characters is indexed as its overlapping character bigrams ("宇宙塵は" -> "宇宙", "宙塵",
+"塵は"); a query is cut the same way and its bigrams must stand together, like a phrase.
+A run of one character is indexed as that character.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import islice
 
 # Languages whose Snowball stemmers give identical stems in Xapian and in Whoosh (checked
 # by tests/indexes/test_engines_agree.py). Russian, Romanian and Arabic stem differently
@@ -31,6 +42,20 @@ STEMMED_LANGUAGES = frozenset(
 
 # Letters and digits; an apostrophe or hyphen splits words ("e-mail" is "e" + "mail").
 _WORD = re.compile(r"[^\W_]+")
+
+# Han (with extensions and compatibility ideographs), Hiragana, Katakana, Bopomofo,
+# Hangul syllables and half-width Katakana: scripts written without spaces between words.
+_CJK_CLASS = (
+    "\u3040-\u30ff\u3100-\u312f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f"
+)
+_CJK_RUN = re.compile(f"[{_CJK_CLASS}]+")
+_CJK_CHAR = re.compile(f"[{_CJK_CLASS}]")
+
+# Letters that Unicode does not decompose into a base letter and an accent.
+_UNDECOMPOSED = str.maketrans(
+    {"ø": "o", "đ": "d", "ł": "l", "ħ": "h", "\u0131": "i", "æ": "ae", "œ": "oe"}
+)
 
 # Multi-valued keyword fields (tags, readers, folders) are handed to engines as one string
 # joined by this separator, which cannot occur in a title or tag typed by a person.
@@ -49,15 +74,73 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
+def fold(word: str) -> str:
+    """``word`` (already normalized) without its accents: "intérieure" -> "interieure".
+
+    CJK characters are left alone: decomposing them would drop marks that change the
+    sound and meaning of a Japanese kana (が is not か).
+    """
+    if word.isascii() or _CJK_CHAR.search(word):
+        return word
+    decomposed = unicodedata.normalize("NFKD", word.translate(_UNDECOMPOSED))
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def is_cjk(word: str) -> bool:
+    """Whether ``word`` is made of CJK characters (indexed as bigrams)."""
+    return _CJK_RUN.fullmatch(word) is not None
+
+
 def words(text: str) -> list[str]:
-    """Split ``text`` into normalized words, in order (positions are list indexes)."""
-    return [word for word in _WORD.findall(normalize(text)) if len(word) <= MAX_WORD_LENGTH]
+    """Split ``text`` into normalized words, in order (positions are list indexes); CJK
+    runs become their character bigrams."""
+    normalized = normalize(text)
+    if _CJK_CHAR.search(normalized) is None:  # the common case: the regex's words as they are
+        return [word for word in _WORD.findall(normalized) if len(word) <= MAX_WORD_LENGTH]
+    found: list[str] = []
+    for word in _WORD.findall(normalized):
+        cursor = 0
+        for run in _CJK_RUN.finditer(word):
+            if run.start() > cursor:
+                found.append(word[cursor : run.start()])
+            chars = run.group()
+            found.extend(chars[i : i + 2] for i in range(max(1, len(chars) - 1)))
+            cursor = run.end()
+        if cursor < len(word):
+            found.append(word[cursor:])
+    return [word for word in found if len(word) <= MAX_WORD_LENGTH]
 
 
-def word_spans(text: str) -> list[tuple[int, int]]:
+def written_words(text: str) -> list[str]:
+    """The words of ``text`` as written, cut as :func:`word_spans` cuts them."""
+    if _CJK_CHAR.search(text) is None:
+        return _WORD.findall(text)
+    return [text[start:end] for start, end in word_spans(text)]
+
+
+def word_spans(text: str, first: int = 0, stop: int | None = None) -> list[tuple[int, int]]:
     """The ``(start, end)`` of each word of ``text`` as written (not normalized), so
-    that highlighting can cut the original string exactly."""
-    return [match.span() for match in _WORD.finditer(text)]
+    that highlighting can cut the original string exactly; only words ``first`` to
+    ``stop`` (excluded) when given. CJK characters are one span each (bigrams would
+    overlap)."""
+    if _CJK_CHAR.search(text) is None:  # the common case: one span per regex match
+        return [match.span() for match in islice(_WORD.finditer(text), first, stop)]
+    return _all_spans(text)[first:stop]
+
+
+def _all_spans(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for match in _WORD.finditer(text):
+        start, end = match.span()
+        cursor = start
+        for run in _CJK_RUN.finditer(text, start, end):
+            if run.start() > cursor:
+                spans.append((cursor, run.start()))
+            spans.extend((i, i + 1) for i in range(run.start(), run.end()))
+            cursor = run.end()
+        if cursor < end:
+            spans.append((cursor, end))
+    return spans
 
 
 def stem_term(language: str, stem: str) -> str:
@@ -85,6 +168,11 @@ def folder_terms(folder_path: Iterable[str]) -> list[str]:
     return [_clamp("/".join(parts[: depth + 1])) for depth in range(len(parts))]
 
 
+def title_sort_key(title: str) -> str:
+    """What a title sorts by, alike in both engines: case- and accent-insensitive."""
+    return _clamp(fold(keyword(title)))
+
+
 def folder_query_term(value: str) -> str:
     """The folder term an ``in:`` filter value names ("home/taxes/" -> "home/taxes")."""
     return _clamp("/".join(keyword(part) for part in value.split("/") if part.strip()))
@@ -105,13 +193,19 @@ def build_stemmer_cache(factory: Callable[[str], Stemmer]) -> Callable[[str, str
     """Wrap an engine's stemmer factory into a cached ``stem(language, word)`` function.
 
     ``stem`` returns ``None`` for a language we do not stem (see ``STEMMED_LANGUAGES``).
+    It may be called from any thread: each thread makes its own stemmers (a ``xapian.Stem``
+    must not be used by two threads at once), and only the stems, plain strings, are
+    shared through the cache.
     """
-    stemmers: dict[str, Stemmer] = {}
+    local = threading.local()
 
     @lru_cache(maxsize=200_000)
     def stem(language: str, word: str) -> str | None:
         if language not in STEMMED_LANGUAGES:
             return None
+        stemmers: dict[str, Stemmer] | None = getattr(local, "stemmers", None)
+        if stemmers is None:
+            stemmers = local.stemmers = {}
         stemmer = stemmers.get(language)
         if stemmer is None:
             stemmer = stemmers[language] = factory(language)

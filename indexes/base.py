@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -19,10 +20,15 @@ from archivist.indexes.analysis import KEYWORD_SEPARATOR, keyword
 from archivist.indexes.highlight import Highlighter
 from archivist.indexes.locking import DEFAULT_LOCK_TIMEOUT
 from archivist.indexes.query import And, Node, Word, parse_query
-from archivist.indexes.records import PageHit, PageRecord, SearchResults
+from archivist.indexes.records import RELEVANCE, PageHit, PageRecord, SearchOrder, SearchResults
 
 PAGES_PER_DOCUMENT = 3  # pages listed under each document when results are grouped
 MAX_LIMIT = 1000
+
+
+class IndexUnavailable(RuntimeError):
+    """The index cannot be reached right now (a remote index whose server is down or cut
+    off); a search may be tried again later, and a write's debt stays for its retry."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,14 @@ class StoredPage:
         return cls(document_id, version_id, page_number, language, text)
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What narrows and orders a search besides its query: a folder, and the order."""
+
+    folder_id: int | None = None
+    order: SearchOrder = RELEVANCE
+
+
 @dataclass
 class EngineHit:
     """A matching page as an engine reports it, with the document's best pages if grouped."""
@@ -72,13 +86,14 @@ class SearchIndex(ABC):
     Writes from several processes wait for each other (see ``archivist.indexes.locking``);
     readers never wait for writers and see each write whole or not at all. Use as a
     context manager, or call :meth:`close` when done. An index object is not thread-safe:
-    open one per thread (they share the folder and its write lock).
+    open one per thread (they share the index and its write lock). ``location`` is where the
+    index is (a folder, or ``host:port`` of a remote one), for messages.
     """
 
     backend: ClassVar[str]
 
-    def __init__(self, path: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
-        self.path = Path(path)
+    def __init__(self, location: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+        self.location = str(location)
         self.lock_timeout = lock_timeout
 
     def replace_document(self, document_id: int, records: Sequence[PageRecord]) -> None:
@@ -117,11 +132,16 @@ class SearchIndex(ABC):
         limit: int = 20,
         offset: int = 0,
         group_by_document: bool = False,
+        folder_id: int | None = None,
+        order: SearchOrder = RELEVANCE,
     ) -> SearchResults:
         """Find the pages matching ``query`` that any of ``principals`` may read.
 
-        Hits are ordered by relevance; ``offset``/``limit`` page through them (through
-        documents when ``group_by_document``). No principals find nothing. Raises
+        Hits are ordered by ``order`` (relevance by default); ``offset``/``limit`` page
+        through them (through documents when ``group_by_document``: a document's pages are
+        then its best ones, or with another order its first matching ones, and the hit is
+        the first of them). ``folder_id`` keeps pages of documents in that folder or below
+        it. No principals find nothing. Raises
         :class:`QueryError` for a malformed query, ``ValueError`` for a negative offset
         or a limit outside 1..1000, ``TypeError`` if ``principals`` is a single string.
         """
@@ -133,7 +153,9 @@ class SearchIndex(ABC):
         readers = sorted({keyword(principal) for principal in principals} - {""})
         if not readers:
             return SearchResults(total=0, hits=[], tag_facets={})
-        found = self._search(node, readers, limit, offset, group_by_document)
+        found = self._search(
+            node, readers, limit, offset, group_by_document, Scope(folder_id, order)
+        )
         highlighter = Highlighter.for_query(node, self._stem)
         hits = []
         for engine_hit in found.hits:
@@ -157,6 +179,13 @@ class SearchIndex(ABC):
         self.close()
 
     @abstractmethod
+    def job_lock(self) -> AbstractContextManager[None]:
+        """Held by one index job at a time, for its whole read, write and record, by every
+        process that writes this index (see ``archivist.core.search.index_documents``).
+        Raises :class:`IndexLockTimeout` after the lock timeout, :class:`IndexUnavailable`
+        when the index cannot be reached."""
+
+    @abstractmethod
     def document_versions(self) -> dict[int, int]:
         """Map each indexed document id to the version id its pages come from."""
 
@@ -178,9 +207,11 @@ class SearchIndex(ABC):
 
     @abstractmethod
     def _search(
-        self, node: Node, readers: list[str], limit: int, offset: int, grouped: bool
-    ) -> EngineResults:
-        """Run ``node`` restricted to pages readable by any of ``readers``."""
+        self, node: Node, readers: list[str], limit: int, offset: int, grouped: bool,
+        scope: Scope,
+    ) -> EngineResults:  # fmt: skip
+        """Run ``node`` restricted to pages readable by any of ``readers`` (and to
+        ``scope``'s folder), in ``scope``'s order (see :meth:`search`)."""
 
     @abstractmethod
     def _stem(self, language: str, word: str) -> str | None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import accumulate
+from operator import sub
 
-from archivist.indexes.analysis import normalize, word_spans
+from archivist.indexes.analysis import fold, is_cjk, normalize, word_spans, written_words
 from archivist.indexes.query import And, Node, Not, Or, Phrase, Prefix, Word
 
 SNIPPET_WORDS = 30
@@ -27,6 +29,11 @@ class Highlighter:
     plain: set[str] = field(default_factory=set)
     stemmable: set[str] = field(default_factory=set)
     prefixes: set[str] = field(default_factory=set)
+    folded: set[str] = field(default_factory=set)  # accent-folded query words
+    cjk: set[str] = field(default_factory=set)  # characters of the query's CJK bigrams
+    folded_prefixes: tuple[str, ...] = ()
+    _exact: frozenset[str] = frozenset()  # plain, stemmable and CJK characters together
+    _prefixes: tuple[str, ...] = ()
     _stems: dict[str, set[str]] = field(default_factory=dict)  # language -> wanted stems
     _decided: dict[str, dict[str, bool]] = field(default_factory=dict)  # language -> word
 
@@ -35,6 +42,13 @@ class Highlighter:
         """Collect the text terms of ``node`` that a page must (or may) contain."""
         highlighter = cls(stem)
         highlighter._collect(node)
+        for word in highlighter.plain | highlighter.stemmable:
+            if is_cjk(word):
+                highlighter.cjk.update(word)
+            highlighter.folded.add(fold(word))
+        highlighter.folded_prefixes = tuple(fold(prefix) for prefix in highlighter.prefixes)
+        highlighter._exact = frozenset(highlighter.plain | highlighter.stemmable | highlighter.cjk)
+        highlighter._prefixes = tuple(highlighter.prefixes)
         return highlighter
 
     def _collect(self, node: Node) -> None:
@@ -52,16 +66,34 @@ class Highlighter:
 
     def matches(self, word: str, language: str) -> bool:
         """Whether a page ``word`` (as written) in ``language`` is one the query looks for."""
-        word = normalize(word)
-        if word in self.plain or word in self.stemmable:
-            return True
-        if any(word.startswith(prefix) for prefix in self.prefixes):
-            return True
+        return self._decide({word}, language, {})[word]
+
+    def _decide(
+        self, written: set[str], language: str, decided: dict[str, bool]
+    ) -> dict[str, bool]:
+        """Record in ``decided`` whether each written form matches; return ``decided``.
+
+        One loop for all the new forms of a page: this runs for every hit of every search.
+        """
         stems = self._stems.get(language)
         if stems is None:
             wanted = (self.stem(language, word) for word in self.stemmable)
             stems = self._stems[language] = {stem for stem in wanted if stem is not None}
-        return bool(stems) and self.stem(language, word) in stems
+        exact, prefixes = self._exact, self._prefixes
+        folded_words, folded_prefixes = self.folded, self.folded_prefixes
+        stem = self.stem
+        for form in written:
+            word, folded = _forms(form)
+            # Plain and stemmable words, and single CJK characters (page text is cut into
+            # them), then prefixes, accent-folded forms, and stems in the page's language.
+            decided[form] = (
+                word in exact
+                or word.startswith(prefixes)
+                or folded in folded_words
+                or folded.startswith(folded_prefixes)
+                or (bool(stems) and stem(language, word) in stems)
+            )
+        return decided
 
     def highlight(self, text: str, language: str) -> tuple[str, tuple[str, ...]]:
         """Return ``(snippet, matched_terms)`` for a page.
@@ -70,33 +102,40 @@ class Highlighter:
         HTML-escaped, matches in ``<mark>``; matched terms are the distinct word forms of
         the whole page as written, in order of first appearance.
         """
-        spans = word_spans(text)
-        forms = [text[start:end] for start, end in spans]
+        forms = written_words(text)
+        if not forms:
+            return "", ()
         # Pages repeat their words, and the hits of one search share many of them:
         # decide each written form once per language and search.
         decided = self._decided.setdefault(language, {})
-        for form in set(forms).difference(decided):
-            decided[form] = self.matches(form, language)
-        hits = [decided[form] for form in forms]
-        matched = tuple(dict.fromkeys(form for form, hit in zip(forms, hits, strict=True) if hit))
-        if not spans:
-            return "", ()
-        first = _best_window(hits)
-        last = min(first + SNIPPET_WORDS, len(spans)) - 1
+        distinct = dict.fromkeys(forms)  # in order of first appearance
+        self._decide(set(distinct).difference(decided), language, decided)
+        matched = tuple(form for form in distinct if decided[form])
+        hits = list(map(decided.__getitem__, forms)) if matched else [False] * len(forms)
+        first = _best_window(hits) if matched else 0
+        stop = min(first + SNIPPET_WORDS, len(forms))
+        spans = word_spans(text, first, stop)  # only the snippet's words need offsets
         pieces: list[str] = [_ELLIPSIS] if first > 0 else []
-        cursor = spans[first][0]
-        for index in range(first, last + 1):
-            start, end = spans[index]
+        cursor = spans[0][0]
+        for index, (start, end) in enumerate(spans, start=first):
             pieces.append(html.escape(text[cursor:start]))
             word = html.escape(text[start:end])
             pieces.append(f"<mark>{word}</mark>" if hits[index] else word)
             cursor = end
-        if last < len(spans) - 1:
+        if stop < len(forms):
             pieces.append(_ELLIPSIS)
         else:
             pieces.append(html.escape(text[cursor:]))  # the page's closing punctuation
         snippet = " ".join("".join(pieces).split())  # OCR text is full of odd whitespace
         return snippet, matched
+
+
+@lru_cache(maxsize=200_000)
+def _forms(word: str) -> tuple[str, str]:
+    """A written word's normalized and accent-folded forms (shared by every search: pages
+    of one archive keep using the same words)."""
+    normalized = normalize(word)
+    return normalized, fold(normalized)
 
 
 def _best_window(hits: list[bool]) -> int:
@@ -108,7 +147,7 @@ def _best_window(hits: list[bool]) -> int:
         return 0
     running = [0, *accumulate(hits)]
     width = min(SNIPPET_WORDS, len(hits))
-    counts = [running[start + width] - running[start] for start in range(len(hits) - width + 1)]
+    counts = list(map(sub, running[width:], running[: len(running) - width]))
     best_start = counts.index(max(counts))
     first_hit = hits.index(True, best_start)
     return max(0, min(best_start, first_hit - 3))

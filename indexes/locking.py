@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 LOCK_FILE_NAME = "archivist-write.lock"
+# Serialises whole index jobs (read the database, write the index, record it), see core/search.py.
+JOB_LOCK_FILE_NAME = "archivist-jobs.lock"
 DEFAULT_LOCK_TIMEOUT = 120.0
 
 
@@ -24,15 +26,18 @@ class IndexLockTimeout(TimeoutError):
 
 
 @contextmanager
-def write_lock(index_path: Path, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[None]:
+def write_lock(
+    index_path: Path, timeout: float = DEFAULT_LOCK_TIMEOUT, name: str = LOCK_FILE_NAME
+) -> Iterator[None]:
     """Hold the exclusive write lock of the index at ``index_path`` for the ``with`` body.
 
     Waits for other writers (other processes, or other threads using their own index
     objects) and raises :class:`IndexLockTimeout` after ``timeout`` seconds. The lock is
     released by the kernel if the holder dies, so a killed worker never wedges the index.
+    ``name`` picks another lock file in the same folder (:data:`JOB_LOCK_FILE_NAME`).
     """
     index_path.mkdir(parents=True, exist_ok=True)
-    fd = os.open(index_path / LOCK_FILE_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(index_path / name, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + timeout
         delay = 0.005

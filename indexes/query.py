@@ -34,6 +34,9 @@ from archivist.indexes.analysis import folder_query_term, keyword, language_code
 
 MAX_QUERY_LENGTH = 1000
 MAX_TERMS = 50
+# Parentheses and NOT nest at most this deep: the parser and the engines' query builders
+# recurse once per level.
+MAX_DEPTH = 20
 MIN_PREFIX_LENGTH = 2
 FILTERS = ("tag", "title", "in", "type", "lang", "created", "modified")
 
@@ -126,9 +129,10 @@ def parse_query(query: str) -> Node:
     """Parse ``query`` into an AST.
 
     Raises :class:`QueryError` for an empty or overlong query, too many terms, unbalanced
-    quotes or parentheses, a dangling operator, an unknown filter, a missing or invalid
-    filter value (bad date, bad language code), a prefix shorter than two characters, a
-    ``*`` inside a word, or a query with nothing searchable in it (only punctuation).
+    quotes or parentheses, nesting deeper than :data:`MAX_DEPTH`, a dangling operator, an
+    unknown filter, a missing or invalid filter value (bad date, bad language code), a prefix
+    shorter than two characters, a ``*`` inside a word, or a query with nothing searchable in
+    it (only punctuation).
     """
     if len(query) > MAX_QUERY_LENGTH:
         raise QueryError(f"Query too long: {len(query)} characters (at most {MAX_QUERY_LENGTH})")
@@ -213,6 +217,15 @@ class _Parser:
     def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
         self.index = 0
+        self.depth = 0
+
+    def deeper(self, token: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QueryError(
+                f"Query nests too deep at position {token.position} "
+                f"(at most {MAX_DEPTH} levels of parentheses and NOT)"
+            )
 
     def peek(self) -> _Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -265,7 +278,9 @@ class _Parser:
             if following is None or following.kind in ("rparen", "or", "and"):
                 name = "NOT" if token.kind == "not" else '"-"'
                 raise QueryError(f"Dangling operator {name} at position {token.position}")
+            self.deeper(token)
             item = self.unary()
+            self.depth -= 1
             return None if item is None else Not(item)
         if token.kind in ("or", "and"):
             raise QueryError(f"Dangling operator {token.text} at position {token.position}")
@@ -273,7 +288,9 @@ class _Parser:
             following = self.peek()
             if following is not None and following.kind == "rparen":
                 raise QueryError(f"Empty parentheses at position {token.position}")
+            self.deeper(token)
             node = self.and_expr()
+            self.depth -= 1
             if self.peek() is None:
                 raise QueryError(f"Unbalanced parenthesis at position {token.position}")
             self.take()

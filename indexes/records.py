@@ -34,6 +34,31 @@ class PageRecord:
     created: datetime
     modified: datetime
     text: str
+    # The ids of the ancestor folders, from the root down (what a search's folder scope
+    # matches: unlike titles, an id names one folder whatever its title holds).
+    folder_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchOrder:
+    """How hits are ordered: ``by`` "relevance" (best first; ``descending`` is ignored),
+    "title" (case- and accent-insensitive), "created" or "modified" (the document's dates).
+
+    Ties, and every order but relevance, fall back to the document id and the page number,
+    ascending, so both engines give the same order.
+    """
+
+    by: str = "relevance"
+    descending: bool = False
+
+    FIELDS = ("relevance", "title", "created", "modified")
+
+    def __post_init__(self) -> None:
+        if self.by not in self.FIELDS:
+            raise ValueError(f"order by one of {self.FIELDS}, not {self.by!r}")
+
+
+RELEVANCE = SearchOrder()
 
 
 @dataclass

@@ -8,6 +8,7 @@ analyzers only split, so Whoosh's own lowercasing and stop words never apply.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +21,26 @@ from archivist.indexes.analysis import (
     KEYWORD_SEPARATOR,
     STEMMED_LANGUAGES,
     build_stemmer_cache,
+    fold,
     folder_terms,
     keyword,
     language_code,
     stem_term,
     timestamp,
+    title_sort_key,
     words,
 )
 from archivist.indexes.base import (
     PAGES_PER_DOCUMENT,
     EngineHit,
     EngineResults,
+    Scope,
     SearchIndex,
     StoredPage,
     adjacent_words,
     tagset,
 )
-from archivist.indexes.locking import DEFAULT_LOCK_TIMEOUT, write_lock
+from archivist.indexes.locking import DEFAULT_LOCK_TIMEOUT, JOB_LOCK_FILE_NAME, write_lock
 from archivist.indexes.query import (
     And,
     DateRange,
@@ -51,6 +55,8 @@ from archivist.indexes.query import (
 from archivist.indexes.records import PageRecord
 
 _stem = build_stemmer_cache(stemmer_for_language)
+# A match on a folded form counts this much of an exact one, so exact spellings rank first.
+FOLDED_WEIGHT = 0.5
 
 
 def _schema() -> fields.Schema:
@@ -60,8 +66,10 @@ def _schema() -> fields.Schema:
         doc=fields.ID(sortable=True),  # document id: deletes, grouping, document counts
         docver=fields.ID(sortable=True),  # "document:version", for document_versions()
         words=fields.TEXT(analyzer=spaced, phrase=True),
+        folded=fields.TEXT(analyzer=spaced, phrase=True),  # accent-folded words
         stems=fields.TEXT(analyzer=spaced, phrase=False),
         title_words=fields.TEXT(analyzer=spaced, phrase=True),
+        title_folded=fields.TEXT(analyzer=spaced, phrase=True),
         title_stems=fields.TEXT(analyzer=spaced, phrase=False),
         tag=fields.TEXT(analyzer=listed, phrase=False),
         tagset=fields.ID(sortable=True),  # for tag facets, see base._tag_facets
@@ -72,25 +80,62 @@ def _schema() -> fields.Schema:
         created=fields.NUMERIC(numtype=int, bits=64, signed=True),
         modified=fields.NUMERIC(numtype=int, bits=64, signed=True),
         data=fields.STORED(),
+        **_added_fields(),
     )
 
 
+def _added_fields() -> dict[str, Any]:
+    """Fields added after the first release: an index made before gets them when opened."""
+    number = {"numtype": int, "bits": 64, "signed": True, "sortable": True}
+    return {
+        "folder_id": fields.TEXT(
+            analyzer=RegexTokenizer(f"[^{KEYWORD_SEPARATOR}]+"), phrase=False
+        ),  # ancestor folder ids
+        "sort_title": fields.ID(sortable=True),
+        "sort_created": fields.NUMERIC(**number),
+        "sort_modified": fields.NUMERIC(**number),
+        "sort_document": fields.NUMERIC(**number),
+        "sort_page": fields.NUMERIC(**number),
+    }
+
+
+_SORT_FIELD = {"title": "sort_title", "created": "sort_created", "modified": "sort_modified"}
+
+
 class WhooshIndex(SearchIndex):
-    """A :class:`SearchIndex` stored in a Whoosh index folder at ``path``."""
+    """A :class:`SearchIndex` stored in a Whoosh index folder at ``path``.
+
+    Not thread-safe (a Whoosh searcher is not, and :meth:`_fresh` swaps it): one object
+    per thread.
+    """
 
     backend = "whoosh"
 
     def __init__(self, path: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         super().__init__(path, lock_timeout=lock_timeout)
+        self.path = Path(path)
         with write_lock(self.path, lock_timeout):
             if index.exists_in(str(self.path)):
                 self._index = index.open_dir(str(self.path))
+                missing = {
+                    name: field
+                    for name, field in _added_fields().items()
+                    if name not in self._index.schema
+                }
+                if missing:
+                    writer = self._index.writer(timeout=lock_timeout)
+                    for name, field in missing.items():
+                        writer.add_field(name, field)
+                    writer.commit()
             else:
                 self._index = index.create_in(str(self.path), _schema())
         self._searcher = self._index.searcher()
 
     def _stem(self, language: str, word: str) -> str | None:
         return _stem(language, word)
+
+    def job_lock(self) -> AbstractContextManager[None]:
+        return write_lock(self.path, self.lock_timeout, name=JOB_LOCK_FILE_NAME)
 
     def _write(self, documents: Mapping[int, Sequence[PageRecord]]) -> None:
         with write_lock(self.path, self.lock_timeout):
@@ -108,6 +153,11 @@ class WhooshIndex(SearchIndex):
     def clear(self) -> None:
         with write_lock(self.path, self.lock_timeout):
             self._index.writer(timeout=self.lock_timeout).commit(mergetype=CLEAR)
+            # Start over with today's schema: an index made by an older release lacks
+            # fields (e.g. the folded words) that writing a page now needs.
+            self._index = index.create_in(str(self.path), _schema())
+        self._searcher.close()
+        self._searcher = self._index.searcher()
 
     def close(self) -> None:
         self._searcher.close()
@@ -134,44 +184,73 @@ class WhooshIndex(SearchIndex):
         return versions
 
     def _search(
-        self, node: Node, readers: list[str], limit: int, offset: int, grouped: bool
-    ) -> EngineResults:
+        self, node: Node, readers: list[str], limit: int, offset: int, grouped: bool,
+        scope: Scope,
+    ) -> EngineResults:  # fmt: skip
         searcher = self._fresh()
         languages = sorted(
             language
             for term in searcher.lexicon("lang")  # bytes
             if (language := term.decode()) in STEMMED_LANGUAGES
         )
-        allowed = query.Or([query.Term("reader", reader) for reader in readers])
+        allowed: query.Query = query.Or([query.Term("reader", reader) for reader in readers])
+        if scope.folder_id is not None:
+            allowed = query.And([allowed, query.Term("folder_id", str(scope.folder_id))])
         combined = query.And([_translate(node, languages), _filter(allowed)])
         facets = {"tags": sorting.FieldFacet("tagset", maptype=sorting.Count)}
+        sortedby = _sortedby(scope)
         # Faceting makes Whoosh collect and rank every match anyway; grouping reads the
         # ranking to the end so that each document's best pages are known.
         results = searcher.search(
-            combined, limit=None if grouped else offset + limit, groupedby=facets
-        )
+            combined, limit=None if grouped else offset + limit, groupedby=facets,
+            sortedby=sortedby,
+        )  # fmt: skip
         tagset_counts = dict(results.groups("tags"))
 
         def page(docnum: int) -> StoredPage:
             return StoredPage.loads(searcher.stored_fields(docnum)["data"])
 
+        ranked: list[tuple[float, int]] = results.top_n
         if not grouped:
-            hits = [
-                EngineHit(page(docnum), float(score), [])
-                for score, docnum in results.top_n[offset : offset + limit]
-            ]
+            ranked = _scored(searcher, combined, ranked[offset : offset + limit], sortedby)
+            hits = [EngineHit(page(docnum), float(score), []) for score, docnum in ranked]
             return EngineResults(len(results), hits, tagset_counts)
         documents = searcher.reader().column_reader("doc")
         best: dict[str, list[tuple[float, int]]] = {}
-        for score, docnum in results.top_n:
+        for key, docnum in ranked:
             pages = best.setdefault(documents[docnum], [])
             if len(pages) < PAGES_PER_DOCUMENT:
-                pages.append((score, docnum))
+                pages.append((key, docnum))
         hits = []
         for pages in list(best.values())[offset : offset + limit]:
-            listed = [(page(docnum), float(score)) for score, docnum in pages]
+            scored = _scored(searcher, combined, pages, sortedby)
+            listed = [(page(docnum), float(score)) for score, docnum in scored]
             hits.append(EngineHit(listed[0][0], listed[0][1], listed))
         return EngineResults(len(best), hits, tagset_counts)
+
+
+def _sortedby(scope: Scope) -> list[sorting.FieldFacet] | None:
+    """A non-relevance order's sort keys (None: by relevance): its value, then the document
+    id and the page number, ascending, as Xapian sorts."""
+    if scope.order.by == "relevance":
+        return None
+    return [
+        sorting.FieldFacet(_SORT_FIELD[scope.order.by], reverse=scope.order.descending),
+        sorting.FieldFacet("sort_document"),
+        sorting.FieldFacet("sort_page"),
+    ]
+
+
+def _scored(
+    searcher: Any, combined: query.Query, ranked: list[tuple[Any, int]], sortedby: Any
+) -> list[tuple[float, int]]:
+    """``ranked`` (key, docnum) pairs with their relevance scores: sorted results carry sort
+    keys, so their pages' scores are asked for again (one search over those pages only)."""
+    if sortedby is None or not ranked:
+        return ranked
+    again = searcher.search(combined, limit=None, filter={docnum for _, docnum in ranked})
+    scores = {docnum: score for score, docnum in again.top_n}
+    return [(scores.get(docnum, 0.0), docnum) for _, docnum in ranked]
 
 
 def _fields(record: PageRecord) -> dict[str, Any]:
@@ -182,7 +261,9 @@ def _fields(record: PageRecord) -> dict[str, Any]:
         "docver": f"{record.document_id}:{record.version_id}",
         "words": " ".join(text_words),
         "stems": " ".join(_stems(language, text_words)),
+        "folded": " ".join(map(fold, text_words)),
         "title_words": " ".join(title_words),
+        "title_folded": " ".join(map(fold, title_words)),
         "title_stems": " ".join(_stems(language, title_words)),
         "tag": KEYWORD_SEPARATOR.join(keyword(tag) for tag in record.tags),
         "tagset": tagset(record.tags),
@@ -192,6 +273,12 @@ def _fields(record: PageRecord) -> dict[str, Any]:
         "created": timestamp(record.created),
         "modified": timestamp(record.modified),
         "data": StoredPage.of(record, language).dumps(),
+        "folder_id": KEYWORD_SEPARATOR.join(map(str, record.folder_ids)),
+        "sort_title": title_sort_key(record.title),
+        "sort_created": timestamp(record.created),
+        "sort_modified": timestamp(record.modified),
+        "sort_document": record.document_id,
+        "sort_page": record.page_number,
     }
     if record.document_type:
         values["type"] = keyword(record.document_type)
@@ -217,18 +304,36 @@ def _word(text: str, plain: str, stemmed: str, languages: list[str]) -> query.Qu
     return terms[0] if len(terms) == 1 else query.Or(terms)
 
 
+def _phrase(field: str, found: list[str], boost: float = 1.0) -> query.Query:
+    if len(found) == 1:
+        return query.Term(field, found[0], boost=boost)
+    return query.Phrase(field, found, boost=boost)
+
+
 def _translate(node: Node, languages: list[str]) -> query.Query:
-    """Translate a query AST into a Whoosh query (``languages``: stems to look for)."""
+    """Translate a query AST into a Whoosh query (``languages``: stems to look for).
+
+    Words, prefixes and phrases also match accent-folded forms, weighted lower."""
     in_text = getattr(node, "field", "text") == "text"
     plain, stemmed = ("words", "stems") if in_text else ("title_words", "title_stems")
+    folded = "folded" if in_text else "title_folded"
     if isinstance(node, Word):
-        return _word(node.text, plain, stemmed, languages)
+        exact = _word(node.text, plain, stemmed, languages)
+        return query.Or([exact, query.Term(folded, fold(node.text), boost=FOLDED_WEIGHT)])
     if isinstance(node, Prefix):
-        return query.Prefix(plain, node.text)
+        return query.Or(
+            [
+                query.Prefix(plain, node.text),
+                query.Prefix(folded, fold(node.text), boost=FOLDED_WEIGHT),
+            ]
+        )
     if isinstance(node, Phrase):
-        if len(node.words) == 1:
-            return query.Term(plain, node.words[0])
-        return query.Phrase(plain, list(node.words))
+        return query.Or(
+            [
+                _phrase(plain, list(node.words)),
+                _phrase(folded, [fold(word) for word in node.words], FOLDED_WEIGHT),
+            ]
+        )
     if isinstance(node, Keyword):
         name = {"in": "folder"}.get(node.field, node.field)
         return query.Term(name, node.value)

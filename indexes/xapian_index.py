@@ -1,41 +1,53 @@
 """The Xapian engine (the default): the faster one, with one writer at a time per database.
 
 Term prefixes follow Xapian's convention of upper-case prefixes: ``W`` page words (with
-positions), ``Z`` language-tagged stems, ``S``/``XS`` title words and stems, ``K`` tags,
-``P`` folder paths, ``T`` type, ``L`` language, ``R`` readers, ``Q`` document id and
-``V`` "document:version". Values hold what must be counted, collapsed or ranged.
+positions), ``F`` their accent-folded forms (same positions; only where folding changes the
+word, see :func:`_folded_terms`), ``Z`` language-tagged stems, ``S``/``XF``/``XS`` title
+words, folded words and stems, ``K`` tags, ``P`` folder paths, ``XP`` ancestor folder ids,
+``T`` type, ``L`` language, ``R`` readers, ``Q`` document id and ``V`` "document:version".
+Values hold what must be counted, collapsed, ranged or sorted by.
 """
 
 from __future__ import annotations
 
 import time
+from abc import abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import xapian
 
 from archivist.indexes.analysis import (
     STEMMED_LANGUAGES,
     build_stemmer_cache,
+    fold,
     folder_terms,
     keyword,
     language_code,
     stem_term,
     timestamp,
+    title_sort_key,
     words,
 )
 from archivist.indexes.base import (
     PAGES_PER_DOCUMENT,
     EngineHit,
     EngineResults,
+    Scope,
     SearchIndex,
     StoredPage,
     adjacent_words,
     tagset,
 )
-from archivist.indexes.locking import DEFAULT_LOCK_TIMEOUT, IndexLockTimeout, write_lock
+from archivist.indexes.locking import (
+    DEFAULT_LOCK_TIMEOUT,
+    JOB_LOCK_FILE_NAME,
+    IndexLockTimeout,
+    write_lock,
+)
 from archivist.indexes.query import (
     And,
     DateRange,
@@ -50,9 +62,22 @@ from archivist.indexes.query import (
 from archivist.indexes.records import PageRecord
 
 SLOT_DOCUMENT, SLOT_CREATED, SLOT_MODIFIED, SLOT_TAGSET = 0, 1, 2, 3
+SLOT_TITLE, SLOT_DOCUMENT_NUMBER, SLOT_PAGE = 4, 5, 6  # sort keys (see _sorter)
+# Each order's whole sort key, as MultiValueKeyMaker would build it from the slots above: the
+# remote backend cannot run a KeyMaker, so a remote index sorts by these values instead.
+_ORDER_KEY_SLOT = {
+    (by, descending): 7 + number
+    for number, (by, descending) in enumerate(
+        (by, descending) for by in ("title", "created", "modified") for descending in (False, True)
+    )
+}
+_SORT_SLOT = {"title": SLOT_TITLE, "created": SLOT_CREATED, "modified": SLOT_MODIFIED}
 _KEYWORD_PREFIX = {"tag": "K", "in": "P", "type": "T", "lang": "L"}
 _DATE_SLOT = {"created": SLOT_CREATED, "modified": SLOT_MODIFIED}
-_RETRIES = 5
+# A match on a folded form counts this much of an exact one, so exact spellings rank first.
+FOLDED_WEIGHT = 0.5
+
+T = TypeVar("T")
 
 
 def _stemmer(language: str) -> Callable[[str], str]:
@@ -63,20 +88,214 @@ def _stemmer(language: str) -> Callable[[str], str]:
 _stem = build_stemmer_cache(_stemmer)
 
 
-class XapianIndex(SearchIndex):
-    """A :class:`SearchIndex` stored in a Xapian (glass) database folder at ``path``."""
+class XapianEngine(SearchIndex):
+    """What every Xapian index shares: its documents, its queries, and reads that start
+    again on a newly opened reader when a writer got in their way. A subclass says where
+    the database is: :class:`XapianIndex` (a folder here) or ``RemoteXapianIndex``
+    (``archivist.indexes.xapian_remote``: a database that ``xapian-tcpsrv`` serves).
+
+    Not thread-safe (its ``xapian.Database`` is not): one object per thread.
+    """
 
     backend = "xapian"
+    # What a read starts again after, on a newly opened reader (see _reading).
+    RETRYABLE: ClassVar[tuple[type[Exception], ...]] = (
+        xapian.DatabaseModifiedError,
+        xapian.DatabaseCorruptError,
+    )
+    # How many times a read is tried; a remote read fetches each hit over the network, so
+    # writers committing in a loop overtake it more often (see RemoteXapianIndex).
+    READ_TRIES: ClassVar[int] = 5
+    _reader: Any = None
+    # The stemmed languages present, with the revision they were read at: listing the "L"
+    # terms on every search costs a term-list walk that only a write can change.
+    _languages: tuple[int, list[str]] = (-1, [])
 
-    def __init__(self, path: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
-        super().__init__(path, lock_timeout=lock_timeout)
-        if not (self.path / "iamglass").exists():
-            with write_lock(self.path, lock_timeout):
-                self._writable(xapian.DB_CREATE_OR_OPEN).close()
-        self._reader: Any = xapian.Database(str(self.path))
+    @abstractmethod
+    def _open_reader(self) -> Any:
+        """A newly opened ``xapian.Database`` (or remote one) on the latest revision."""
 
     def _stem(self, language: str, word: str) -> str | None:
         return _stem(language, word)
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def page_count(self) -> int:
+        return self._reading(lambda: int(self._fresh().get_doccount()))
+
+    def document_versions(self) -> dict[int, int]:
+        def read() -> dict[int, int]:
+            versions: dict[int, int] = {}
+            for item in self._fresh().allterms("V"):
+                document_id, version_id = item.term.decode()[1:].split(":")
+                versions[int(document_id)] = int(version_id)
+            return versions
+
+        return self._reading(read)
+
+    def _reading(self, read: Callable[[], T]) -> T:
+        """Run ``read`` (which starts with :meth:`_fresh`), again from the latest revision
+        if a writer recycled the blocks it was reading; raises after a few tries.
+
+        Glass frees a revision's blocks two commits later. A reader that is that far behind
+        (a busy machine, a writer committing in a loop) usually gets DatabaseModifiedError,
+        but may instead read a reused block and get DatabaseCorruptError ("Expected block
+        102 to be level 1, not 0"), even inside ``reopen``. Both are retried on a newly
+        opened handle; damage that is really on disk fails every try and is raised.
+        """
+        for attempt in range(self.READ_TRIES):
+            try:
+                if attempt:
+                    self._replace_reader()
+                return read()
+            except self.RETRYABLE:
+                if attempt == self.READ_TRIES - 1:
+                    raise
+                time.sleep(0.01 * attempt)  # let the writer finish its commit
+        raise AssertionError("unreachable")
+
+    def _replace_reader(self) -> None:
+        old, self._reader = self._reader, None
+        if old is not None:
+            with suppress(xapian.Error):  # a remote reader whose connection is gone already
+                old.close()
+        self._reader = self._open_reader()
+
+    def _fresh(self) -> Any:
+        """The reader, moved to the latest committed revision."""
+        if self._reader is None:
+            self._reader = self._open_reader()
+        self._reader.reopen()
+        return self._reader
+
+    def _search(
+        self, node: Node, readers: list[str], limit: int, offset: int, grouped: bool,
+        scope: Scope,
+    ) -> EngineResults:  # fmt: skip
+        # A writer may recycle the blocks this revision was read from: start over then.
+        return self._reading(lambda: self._run(node, readers, limit, offset, grouped, scope))
+
+    def _run(
+        self, node: Node, readers: list[str], limit: int, offset: int, grouped: bool,
+        scope: Scope,
+    ) -> EngineResults:  # fmt: skip
+        database = self._fresh()
+        languages = self._stemmed_languages(database)
+        allowed = _or([xapian.Query(f"R{reader}") for reader in readers])
+        if scope.folder_id is not None:
+            allowed = xapian.Query(
+                xapian.Query.OP_AND, allowed, xapian.Query(f"XP{scope.folder_id}")
+            )
+        query = xapian.Query(xapian.Query.OP_FILTER, _translate(node, languages, database), allowed)
+        everything = database.get_doccount()
+        enquire = xapian.Enquire(database)
+        enquire.set_query(query)
+        ordered = self._order(enquire, scope)
+        tag_spy = xapian.ValueCountMatchSpy(SLOT_TAGSET)
+        enquire.add_matchspy(tag_spy)
+        document_spy = xapian.ValueCountMatchSpy(SLOT_DOCUMENT)
+        if grouped:
+            enquire.add_matchspy(document_spy)
+            enquire.set_collapse_key(SLOT_DOCUMENT, 1)
+        # checkatleast = every document: exact totals, and the spies see every match.
+        matches = enquire.get_mset(offset, limit, everything)
+        hits = []
+        for match in matches:
+            page = StoredPage.loads(match.document.get_data())
+            pages: list[tuple[StoredPage, float]] = []
+            if grouped:
+                pages = self._best_pages(database, query, page.document_id, scope)
+            if pages and ordered:
+                page = pages[0][0]  # the document's first matching page, as in Whoosh
+            hits.append(EngineHit(page, float(match.weight), pages))
+        tagset_counts = {item.term.decode(): item.termfreq for item in tag_spy.values()}
+        if grouped:
+            total = sum(1 for _ in document_spy.values())
+        else:
+            total = matches.get_matches_estimated()
+        return EngineResults(total, hits, tagset_counts)
+
+    def _stemmed_languages(self, database: Any) -> list[str]:
+        """The stemmed languages of the indexed pages, read again only after a write (on
+        every search where the backend does not tell its revision: a remote database)."""
+        try:
+            revision = int(database.get_revision())
+        except xapian.UnimplementedError:
+            revision = -1
+        if revision == -1 or self._languages[0] != revision:
+            languages = sorted(
+                language
+                for item in database.allterms("L")
+                if (language := item.term.decode()[1:]) in STEMMED_LANGUAGES
+            )
+            self._languages = (revision, languages)
+        return self._languages[1]
+
+    def _best_pages(
+        self, database: Any, query: Any, document_id: int, scope: Scope
+    ) -> list[tuple[StoredPage, float]]:
+        """The document's best pages (its first ones in page order, in another order than
+        relevance)."""
+        enquire = xapian.Enquire(database)
+        only = xapian.Query(f"Q{document_id}")
+        enquire.set_query(xapian.Query(xapian.Query.OP_FILTER, query, only))
+        self._order(enquire, scope)
+        return [
+            (StoredPage.loads(match.document.get_data()), float(match.weight))
+            for match in enquire.get_mset(0, PAGES_PER_DOCUMENT)
+        ]
+
+    def _order(self, enquire: Any, scope: Scope) -> bool:
+        """Sort ``enquire`` in ``scope``'s order; False: by relevance (nothing to do)."""
+        sorter = _sorter(scope)
+        if sorter is None:
+            return False
+        enquire.set_sort_by_key(sorter, False)
+        return True
+
+    @staticmethod
+    def _fill(database: Any, documents: Mapping[int, Sequence[PageRecord]]) -> None:
+        """Replace the documents' pages in ``database`` in one transaction, so a failure
+        half-way leaves the index as it was (closing a WritableDatabase outside one would
+        commit whatever was done so far)."""
+        database.begin_transaction()
+        try:
+            for document_id, records in documents.items():
+                # Deleting by a term costs a postlist walk even when nothing has it (a new
+                # document): a third of the time of adding a page.
+                if database.term_exists(unique := f"Q{document_id}"):
+                    database.delete_document(unique)
+                for record in records:
+                    database.add_document(_document(record))
+            database.commit_transaction()
+        except BaseException:
+            database.cancel_transaction()
+            raise
+
+
+class XapianIndex(XapianEngine):
+    """A :class:`SearchIndex` stored in a Xapian (glass) database folder at ``path``.
+
+    Not thread-safe (its ``xapian.Database`` is not): one object per thread. Every write
+    opens, commits and closes its own ``WritableDatabase`` under the write lock.
+    """
+
+    def __init__(self, path: str | Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+        super().__init__(path, lock_timeout=lock_timeout)
+        self.path = Path(path)
+        if not (self.path / "iamglass").exists():
+            with write_lock(self.path, lock_timeout):
+                self._writable(xapian.DB_CREATE_OR_OPEN).close()
+        self._reader = self._open_reader()
+
+    def _open_reader(self) -> Any:
+        return xapian.Database(str(self.path))
+
+    def job_lock(self) -> AbstractContextManager[None]:
+        return write_lock(self.path, self.lock_timeout, name=JOB_LOCK_FILE_NAME)
 
     def _writable(self, flags: int) -> Any:
         # Our lock serializes our own writers; this loop only waits out a writer that does
@@ -94,18 +313,7 @@ class XapianIndex(SearchIndex):
         with write_lock(self.path, self.lock_timeout):
             database = self._writable(xapian.DB_CREATE_OR_OPEN)
             try:
-                # A transaction, so a failure half-way leaves the index as it was: closing a
-                # WritableDatabase outside one would commit whatever was done so far.
-                database.begin_transaction()
-                try:
-                    for document_id, records in documents.items():
-                        database.delete_document(f"Q{document_id}")
-                        for record in records:
-                            database.add_document(_document(record))
-                    database.commit_transaction()
-                except BaseException:
-                    database.cancel_transaction()
-                    raise
+                self._fill(database, documents)
             finally:
                 database.close()
 
@@ -114,96 +322,26 @@ class XapianIndex(SearchIndex):
             database = self._writable(xapian.DB_CREATE_OR_OVERWRITE)
             database.commit()
             database.close()
-        self._reader.close()
-        self._reader = xapian.Database(str(self.path))
-
-    def close(self) -> None:
-        self._reader.close()
-
-    def page_count(self) -> int:
-        return int(self._fresh().get_doccount())
-
-    def document_versions(self) -> dict[int, int]:
-        versions: dict[int, int] = {}
-        for item in self._fresh().allterms("V"):
-            document_id, version_id = item.term.decode()[1:].split(":")
-            versions[int(document_id)] = int(version_id)
-        return versions
-
-    def _fresh(self) -> Any:
-        """The reader, moved to the latest committed revision."""
-        self._reader.reopen()
-        return self._reader
-
-    def _search(
-        self, node: Node, readers: list[str], limit: int, offset: int, grouped: bool
-    ) -> EngineResults:
-        for attempt in range(_RETRIES):
-            try:
-                return self._run(node, readers, limit, offset, grouped)
-            except xapian.DatabaseModifiedError:
-                # A writer recycled the blocks this revision was read from: start over.
-                if attempt == _RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
-
-    def _run(
-        self, node: Node, readers: list[str], limit: int, offset: int, grouped: bool
-    ) -> EngineResults:
-        database = self._fresh()
-        languages = sorted(
-            language
-            for item in database.allterms("L")
-            if (language := item.term.decode()[1:]) in STEMMED_LANGUAGES
-        )
-        allowed = _or([xapian.Query(f"R{reader}") for reader in readers])
-        query = xapian.Query(xapian.Query.OP_FILTER, _translate(node, languages), allowed)
-        everything = database.get_doccount()
-        enquire = xapian.Enquire(database)
-        enquire.set_query(query)
-        tag_spy = xapian.ValueCountMatchSpy(SLOT_TAGSET)
-        enquire.add_matchspy(tag_spy)
-        document_spy = xapian.ValueCountMatchSpy(SLOT_DOCUMENT)
-        if grouped:
-            enquire.add_matchspy(document_spy)
-            enquire.set_collapse_key(SLOT_DOCUMENT, 1)
-        # checkatleast = every document: exact totals, and the spies see every match.
-        matches = enquire.get_mset(offset, limit, everything)
-        hits = []
-        for match in matches:
-            page = StoredPage.loads(match.document.get_data())
-            pages: list[tuple[StoredPage, float]] = []
-            if grouped:
-                pages = self._best_pages(database, query, page.document_id)
-            hits.append(EngineHit(page, float(match.weight), pages))
-        tagset_counts = {item.term.decode(): item.termfreq for item in tag_spy.values()}
-        if grouped:
-            total = sum(1 for _ in document_spy.values())
-        else:
-            total = matches.get_matches_estimated()
-        return EngineResults(total, hits, tagset_counts)
-
-    def _best_pages(
-        self, database: Any, query: Any, document_id: int
-    ) -> list[tuple[StoredPage, float]]:
-        enquire = xapian.Enquire(database)
-        only = xapian.Query(f"Q{document_id}")
-        enquire.set_query(xapian.Query(xapian.Query.OP_FILTER, query, only))
-        return [
-            (StoredPage.loads(match.document.get_data()), float(match.weight))
-            for match in enquire.get_mset(0, PAGES_PER_DOCUMENT)
-        ]
+        self._replace_reader()
 
 
 def _document(record: PageRecord) -> Any:
     language = language_code(record.language)
     document = xapian.Document()
     document.set_data(StoredPage.of(record, language).dumps())
-    for plain, stemmed, found in (("W", "Z", words(record.text)), ("S", "XS", words(record.title))):
+    fields = (("W", "F", "Z", words(record.text)), ("S", "XF", "XS", words(record.title)))
+    add_posting = document.add_posting
+    for plain, folded, stemmed, found in fields:
+        counts = Counter(found)
+        # Each distinct word's terms once (a page repeats its words), then one call per word.
+        terms = {word: (plain + word, _folded_term(folded, word)) for word in counts}
         for position, word in enumerate(found, start=1):
-            document.add_posting(f"{plain}{word}", position)
+            plain_term, folded_term = terms[word]
+            add_posting(plain_term, position)
+            if folded_term:
+                add_posting(folded_term, position)
         # One call per distinct stem, with its count: far fewer calls into Xapian.
-        for word, count in Counter(found).items():
+        for word, count in counts.items():
             if (stem := _stem(language, word)) is not None:
                 document.add_term(f"{stemmed}{stem_term(language, stem)}", count)
     for tag in filter(None, map(keyword, record.tags)):
@@ -215,13 +353,66 @@ def _document(record: PageRecord) -> Any:
     document.add_boolean_term(f"L{language}")
     for reader in filter(None, map(keyword, record.readers)):
         document.add_boolean_term(f"R{reader}")
+    for folder_id in record.folder_ids:
+        document.add_boolean_term(f"XP{folder_id}")
     document.add_boolean_term(f"Q{record.document_id}")
     document.add_boolean_term(f"V{record.document_id}:{record.version_id}")
     document.add_value(SLOT_DOCUMENT, str(record.document_id))
     document.add_value(SLOT_CREATED, xapian.sortable_serialise(timestamp(record.created)))
     document.add_value(SLOT_MODIFIED, xapian.sortable_serialise(timestamp(record.modified)))
     document.add_value(SLOT_TAGSET, tagset(record.tags))
+    document.add_value(SLOT_TITLE, title_sort_key(record.title))
+    document.add_value(SLOT_DOCUMENT_NUMBER, xapian.sortable_serialise(record.document_id))
+    document.add_value(SLOT_PAGE, xapian.sortable_serialise(record.page_number))
+    for (by, descending), slot in _ORDER_KEY_SLOT.items():
+        first = document.get_value(_SORT_SLOT[by])
+        keys = ((first, descending), (document.get_value(SLOT_DOCUMENT_NUMBER), False))
+        document.add_value(slot, sort_key(keys, document.get_value(SLOT_PAGE)))
     return document
+
+
+def sort_key(values: Sequence[tuple[bytes, bool]], last: bytes) -> bytes:
+    """The key ``xapian.MultiValueKeyMaker`` makes of ``values`` (each with whether it sorts
+    descending) followed by ``last`` (ascending), so that sorting by it ascending is sorting by
+    them in turn. Mirrors xapian-core's keymaker.cc (1.4): a descending value's bytes are
+    inverted (a NUL becomes FF 00) and end with FF FF; an ascending one's NULs become 00 FF and
+    it ends with 00 00; the last one is appended as it is."""
+    key = bytearray()
+    for value, descending in values:
+        if descending:
+            for byte in value:
+                key.append(255 - byte)
+                if byte == 0:
+                    key.append(0)
+            key += b"\xff\xff"
+        else:
+            key += value.replace(b"\0", b"\0\xff") + b"\0\0"
+    return bytes(key + last)
+
+
+def order_key_slot(scope: Scope) -> int | None:
+    """The value slot holding the whole sort key of ``scope``'s order (None: relevance)."""
+    if scope.order.by == "relevance":
+        return None
+    return _ORDER_KEY_SLOT[(scope.order.by, scope.order.descending)]
+
+
+def _folded_term(prefix: str, word: str) -> str:
+    """The folded term of ``word``; "" when folding leaves it as it is (no term then)."""
+    folded = fold(word)
+    return prefix + folded if folded != word else ""
+
+
+def _sorter(scope: Scope) -> Any:
+    """The sort key of a non-relevance order (None: by relevance): the order's value, then
+    the document id and the page number, ascending (Whoosh sorts by the same keys)."""
+    if scope.order.by == "relevance":
+        return None
+    sorter = xapian.MultiValueKeyMaker()
+    sorter.add_value(_SORT_SLOT[scope.order.by], scope.order.descending)
+    sorter.add_value(SLOT_DOCUMENT_NUMBER)
+    sorter.add_value(SLOT_PAGE)
+    return sorter
 
 
 def _or(queries: list[Any]) -> Any:
@@ -236,44 +427,88 @@ def _word(text: str, plain: str, stemmed: str, languages: list[str]) -> Any:
     return _or([xapian.Query(term) for term in dict.fromkeys(terms)])
 
 
-def _translate(node: Node, languages: list[str]) -> Any:
-    """Translate a query AST into a ``xapian.Query`` (``languages``: stems to look for)."""
-    plain, stemmed = ("W", "Z") if getattr(node, "field", "text") == "text" else ("S", "XS")
+def _folded(query: Any) -> Any:
+    return xapian.Query(xapian.Query.OP_SCALE_WEIGHT, query, FOLDED_WEIGHT)
+
+
+def _folded_terms(folded: str, plain: str, word: str, make: Callable[[str], Any]) -> Any:
+    """Pages holding a word whose folded form is ``word``: an ``F`` term where the page's
+    spelling folds to something else ("café"), its own ``W`` term where it is already folded
+    ("cafe"). Indexes store an ``F`` posting only for words that folding changes (half the
+    postings of an English page, and twice the indexing speed); an index written before that
+    also holds ``F`` terms for unchanged words, which this finds as well, so it needs no
+    reindex."""
+    return xapian.Query(xapian.Query.OP_OR, [make(f"{folded}{word}"), make(f"{plain}{word}")])
+
+
+def _phrase(prefix: str, found: Sequence[str]) -> Any:
+    return _phrase_of([xapian.Query(f"{prefix}{word}") for word in found])
+
+
+def _folds_to_itself(database: Any, prefix: str, found: Sequence[str]) -> bool:
+    """Whether every word is its own folded form and no page holds a folded term for it."""
+    return all(fold(word) == word and not database.term_exists(prefix + word) for word in found)
+
+
+def _phrase_of(queries: list[Any]) -> Any:
+    """Adjacent, in order; each item a term or an OR of terms (Xapian allows both)."""
+    if len(queries) == 1:
+        return queries[0]
+    return xapian.Query(xapian.Query.OP_PHRASE, queries, len(queries))
+
+
+def _wildcard(term: str) -> Any:
+    return xapian.Query(xapian.Query.OP_WILDCARD, term, 0, xapian.Query.WILDCARD_LIMIT_ERROR)
+
+
+def _translate(node: Node, languages: list[str], database: Any) -> Any:
+    """Translate a query AST into a ``xapian.Query`` (``languages``: stems to look for;
+    ``database``: asked which folded terms exist).
+
+    Words, prefixes and phrases also match accent-folded forms, weighted lower."""
+    in_text = getattr(node, "field", "text") == "text"
+    plain, folded, stemmed = ("W", "F", "Z") if in_text else ("S", "XF", "XS")
     if isinstance(node, Word):
-        return _word(node.text, plain, stemmed, languages)
+        exact = _word(node.text, plain, stemmed, languages)
+        return _or([exact, _folded(_folded_terms(folded, plain, fold(node.text), xapian.Query))])
     if isinstance(node, Prefix):
-        return xapian.Query(
-            xapian.Query.OP_WILDCARD, f"{plain}{node.text}", 0, xapian.Query.WILDCARD_LIMIT_ERROR
-        )
+        exact = _wildcard(f"{plain}{node.text}")
+        return _or([exact, _folded(_folded_terms(folded, plain, fold(node.text), _wildcard))])
     if isinstance(node, Phrase):
-        terms = [xapian.Query(f"{plain}{word}") for word in node.words]
-        if len(terms) == 1:
-            return terms[0]
-        return xapian.Query(xapian.Query.OP_PHRASE, terms, len(terms))
+        if _folds_to_itself(database, folded, node.words):
+            # No page spells these words differently (no folded term for any of them), so the
+            # folded phrase would match the very pages and positions the exact one does:
+            # weigh the exact one as both together would (the same weights, checked by a
+            # test), and check positions once: half the time of a phrase of common words.
+            exact = _phrase(plain, node.words)
+            return xapian.Query(xapian.Query.OP_SCALE_WEIGHT, exact, 1 + FOLDED_WEIGHT)
+        exact = _phrase(plain, node.words)
+        alternatives = [
+            _folded_terms(folded, plain, fold(word), xapian.Query) for word in node.words
+        ]
+        return _or([exact, _folded(_phrase_of(alternatives))])
     if isinstance(node, Keyword):
         return xapian.Query(f"{_KEYWORD_PREFIX[node.field]}{node.value}")
     if isinstance(node, DateRange):
         return _date_range(node)
     if isinstance(node, Or):
-        return _or([_translate(item, languages) for item in node.items])
+        return _or([_translate(item, languages, database) for item in node.items])
     if isinstance(node, Not):
-        return xapian.Query(
-            xapian.Query.OP_AND_NOT, xapian.Query.MatchAll, _translate(node.item, languages)
-        )
-    return _and(node, languages)
+        negated = _translate(node.item, languages, database)
+        return xapian.Query(xapian.Query.OP_AND_NOT, xapian.Query.MatchAll, negated)
+    return _and(node, languages, database)
 
 
-def _and(node: And, languages: list[str]) -> Any:
+def _and(node: And, languages: list[str], database: Any) -> Any:
     # Filters restrict without scoring, negations subtract; what is left ranks the pages.
+    def translate(item: Node) -> Any:
+        return _translate(item, languages, database)
+
     scoring = [
-        _translate(item, languages)
-        for item in node.items
-        if not isinstance(item, Keyword | DateRange | Not)
+        translate(item) for item in node.items if not isinstance(item, Keyword | DateRange | Not)
     ]
-    filters = [
-        _translate(item, languages) for item in node.items if isinstance(item, Keyword | DateRange)
-    ]
-    negated = [_translate(item.item, languages) for item in node.items if isinstance(item, Not)]
+    filters = [translate(item) for item in node.items if isinstance(item, Keyword | DateRange)]
+    negated = [translate(item.item) for item in node.items if isinstance(item, Not)]
     query = xapian.Query(xapian.Query.OP_AND, scoring) if scoring else xapian.Query.MatchAll
     if filters:
         query = xapian.Query(

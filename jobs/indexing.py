@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 from archivist.core.db import with_connection
-from archivist.core.search import page_records, search_index
+from archivist.core.search import index_documents, search_index
 from archivist.core.settings import get_settings
 
 
 @with_connection
 def index_document(document_id: int) -> int:
-    """Replace the document's entries with its current pages; returns how many were indexed.
+    """Write the document's entries as the database has them now; returns how many pages.
 
-    A document that is gone (or has no finished page) leaves the index. Idempotent. Writers
-    wait for each other on the index's lock (see archivist.indexes.locking).
+    A document that is gone, trashed or has no finished page leaves the index. Idempotent:
+    it records the revision it wrote (see archivist.core.index_state), so a job lost with
+    Redis is found owed and enqueued again by the reconciler. Writers wait for each other on
+    the index's lock (see archivist.indexes.locking).
     """
-    records = page_records(document_id)
-    index = search_index(get_settings())
-    if records:
-        index.replace_document(document_id, records)
-    else:
-        index.delete_document(document_id)
-    return len(records)
+    return index_documents(search_index(get_settings()), [document_id])

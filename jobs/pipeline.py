@@ -14,20 +14,25 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import get_current_job
 
-from archivist.core import progress
-from archivist.core.db import database, with_connection
+from archivist.core import metrics, node_events, progress
+from archivist.core.db import database, utcnow, with_connection
 from archivist.core.document_errors import DocumentError
-from archivist.core.images import PREVIEW_SIZES, make_previews
-from archivist.core.models import Document, DocumentVersion, Page
+from archivist.core.images import carry_previews, make_previews
+from archivist.core.index_state import mark_for_index
+from archivist.core.models import Document, DocumentVersion, Node, Page
+from archivist.core.ocr_languages import can_read, engine_name
+from archivist.core.page_reader import PageReader, ReadRequest
 from archivist.core.pages import decode_words
-from archivist.core.pdf import render_page
+from archivist.core.pdf import turn_pages
 from archivist.core.processing import (
     PageWork,
     claim_page,
@@ -41,27 +46,52 @@ from archivist.core.processing import (
     take_finalize_turn,
     version_counts,
 )
-from archivist.core.queue import enqueue_finalize, enqueue_index, redis_connection
+from archivist.core.queue import enqueue_finalize, redis_connection
+from archivist.core.reading_order import reading_order
+from archivist.core.scheduling import queue_next_pages
+from archivist.core.search import index_documents, search_index
 from archivist.core.settings import Settings, get_settings
 from archivist.core.storage import Storage
-from archivist.core.text_layer import extract_text_layer, has_usable_text, write_searchable_pdf
+from archivist.core.text_layer import is_usable, write_searchable_pdf
 from archivist.core.words import Word, image_words_to_page
 from archivist.jobs.ocr_engines import OcrEngine, OcrError, get_engine
+from archivist.jobs.orientation import turn_image, upright_turn, words_back
 
 logger = logging.getLogger("archivist.jobs")
 
-_engines: dict[tuple[str, str | None], OcrEngine] = {}
+_engines: dict[tuple[str, str | None, str], OcrEngine] = {}
 
 
 def ocr_engine(settings: Settings, name: str) -> OcrEngine:
     """The worker's engine: built once per process (the EasyOCR model stays loaded)."""
     model_dir = str(settings.easyocr_model_dir) if settings.easyocr_model_dir else None
-    key = (name, model_dir)
+    key = (name, model_dir, settings.easyocr_runtime)
     if key not in _engines:
         _engines[key] = (
-            get_engine(name, model_dir=model_dir) if name == "easyocr" else get_engine(name)
+            get_engine(
+                name,
+                model_dir=model_dir,
+                threads=settings.ocr_threads,
+                runtime=settings.easyocr_runtime,
+                cache_dir=str(settings.model_cache_dir),
+            )
+            if name == "easyocr"
+            else get_engine(name)
         )
     return _engines[key]
+
+
+_readers: dict[tuple[int, int], PageReader] = {}
+
+
+def page_reader(settings: Settings) -> PageReader:
+    """The worker's render child (see :mod:`archivist.core.page_reader`), one per process."""
+    key = (settings.render_memory_mib, settings.render_timeout)
+    if key not in _readers:
+        _readers[key] = PageReader(
+            memory_mib=settings.render_memory_mib, timeout=settings.render_timeout
+        )
+    return _readers[key]
 
 
 def worker_name() -> str:
@@ -95,31 +125,94 @@ def _lease(page_id: int, worker: str, seconds: float) -> Iterator[None]:
         thread.join()
 
 
-def read_page(settings: Settings, work: PageWork) -> tuple[list[Word], str, str | None]:
+class PageReading(NamedTuple):
+    """What a page job read: words in page points (the page as the version's file shows it),
+    where they came from (text_layer, ocr, none), the OCR engine's name, and the degrees the
+    page must turn clockwise to be upright (found for OCR'd pages only)."""
+
+    words: list[Word]
+    source: str
+    engine: str | None
+    turn: int = 0
+
+
+def read_page(settings: Settings, work: PageWork) -> PageReading:
     """Render the page, write its previews, then take its text layer or OCR it.
 
-    Returns (words in page points, source, engine name).
+    Rendering and the text layer are read in the worker's render child, under its memory and
+    time limits (a page over them raises DocumentError ``PAGE_TOO_COMPLEX``).
     """
     storage = Storage(settings.storage_dir)
     pdf_path = storage.path(work.file_hash)
     index = work.page_number - 1
-    rendered = render_page(pdf_path, index, dpi=settings.ocr_dpi)
+    content = page_reader(settings).read(ReadRequest(str(pdf_path), index, settings.ocr_dpi))
+    rendered, layer = content.rendered, content.text_layer
     for size, data in make_previews(rendered.image).items():
         storage.write_preview(work.file_hash, work.page_number, size, data)
-    layer = extract_text_layer(pdf_path, index)
     if work.ocr_mode == "off":
-        return layer, "text_layer" if layer else "none", None
-    if work.ocr_mode == "auto" and has_usable_text(layer):
-        return layer, "text_layer", None
+        return PageReading(layer.words, "text_layer" if layer.words else "none", None)
+    if work.ocr_mode == "auto" and is_usable(layer):
+        return PageReading(layer.words, "text_layer", None)
+    _check_engine(settings, work)
     engine = ocr_engine(settings, work.ocr_engine)
-    words = engine.recognize(rendered.image, list(work.ocr_languages))
-    return image_words_to_page(words, rendered.scale), "ocr", engine.name
+    started = time.monotonic()
+    # A page scanned sideways or upside down is read upright, its boxes turned back onto the
+    # page as shown; the final step then stores the page turned (see finalize_version).
+    degrees = upright_turn(rendered.image)
+    upright = turn_image(rendered.image, degrees)
+    # Each engine has its own order; a text layer keeps the PDF's. Lines run across the
+    # upright page, so the order is found there.
+    words = reading_order(engine.recognize(upright, list(work.ocr_languages)))
+    words = words_back(words, upright, degrees)
+    metrics.ocr_observed(_redis(settings), engine.name, time.monotonic() - started)
+    return PageReading(image_words_to_page(words, rendered.scale), "ocr", engine.name, degrees)
+
+
+def _check_engine(settings: Settings, work: PageWork) -> None:
+    """Refuse a page whose document asks for an OCR engine (or languages) this worker does
+    not have, before loading any model. The engine is the document's choice, never the
+    worker's: a page is read alike whichever worker takes it.
+
+    Raises :class:`OcrError` saying which engine, which worker and what to do.
+    """
+    if can_read(settings, work.ocr_engine, tuple(work.ocr_languages)):
+        return
+    raise OcrError(
+        f"This document is read with {engine_name(work.ocr_engine)} "
+        f"({'+'.join(work.ocr_languages)}), which worker {worker_name()} does not have "
+        "installed. Retry the page (another worker may have it) or reprocess the document "
+        "with another engine; or install it on every worker."
+    )
 
 
 @with_connection
 def process_page(page_id: int) -> str:
-    """The job for one page; returns what happened (done, failed, skipped)."""
+    """The job for one page; returns what happened (done, failed, skipped).
+
+    When the page is finished (done or failed) its owner's next waiting page gets its turn
+    (see :mod:`archivist.core.scheduling`); a page to be retried keeps its turn.
+    """
     settings = get_settings()
+    outcome = _process_page(settings, page_id)
+    _next_turn(settings, page_id)
+    return outcome
+
+
+def _next_turn(settings: Settings, page_id: int) -> None:
+    redis = _redis(settings)
+    page = Page.get_or_none(Page.id == page_id)
+    if redis is None or page is None:
+        return
+    version = DocumentVersion.get_or_none(DocumentVersion.id == page.version_id)
+    if version is None:
+        return
+    try:
+        queue_next_pages(redis, settings, version.document_id)
+    except RedisError as error:  # the reconciler gives the turn later
+        logger.warning("could not queue the next pages after page %s: %s", page_id, error)
+
+
+def _process_page(settings: Settings, page_id: int) -> str:
     worker = worker_name()
     work = claim_page(page_id, worker, settings.page_lease_seconds)
     if work is None:
@@ -128,13 +221,14 @@ def process_page(page_id: int) -> str:
     _publish_page(redis, work, progress.STARTED, worker)
     with _lease(page_id, worker, settings.page_lease_seconds):
         try:
-            words, source, engine = read_page(settings, work)
+            reading = read_page(settings, work)
         except (DocumentError, OcrError) as error:
             # Retrying cannot help: the page is unreadable, or OCR cannot run as asked (a
             # language or model that is not installed). The reason is kept for the person, who
             # can retry the page with other settings; the rest of the document goes on.
             reason = error.message if isinstance(error, DocumentError) else str(error)
-            fail_page(page_id, reason)
+            if fail_page(page_id, reason):
+                metrics.page_failed(redis, _engine_asked(work.ocr_mode, work.ocr_engine))
             _publish_page(redis, work, progress.PAGE_FAILED, worker, reason)
             finish_if_last(settings, redis, work.version_id)
             return "failed"
@@ -143,11 +237,21 @@ def process_page(page_id: int) -> str:
             # back-off, and the retry must be able to claim the page again.
             release_page(page_id, worker)
             raise
-    language = ",".join(work.ocr_languages) if source == "ocr" else None
-    if complete_page(page_id, words, source=source, engine=engine, language=language):
+    language = ",".join(work.ocr_languages) if reading.source == "ocr" else None
+    if complete_page(
+        page_id, reading.words, source=reading.source, engine=reading.engine, language=language,
+        turn=reading.turn,
+    ):  # fmt: skip
+        ocr_engine = reading.engine if reading.source == "ocr" else None
+        metrics.page_processed(redis, ocr_engine or reading.source)
         _publish_page(redis, work, progress.PAGE_DONE, worker)
     finish_if_last(settings, redis, work.version_id)
     return "done"
+
+
+def _engine_asked(ocr_mode: str, ocr_engine: str) -> str:
+    """The engine label of a failed page: the document's engine, ``none`` when OCR is off."""
+    return metrics.NO_TEXT if ocr_mode == "off" else ocr_engine
 
 
 def _publish_page(
@@ -186,6 +290,8 @@ def page_job_failed(job: Any, connection: Redis, exc_type: Any, exc: Any, tb: An
     logger.error("page %s failed for good: %s", page_id, exc)
     if fail_page(page_id, "This page could not be processed (internal error); try again later."):
         version = DocumentVersion.get_by_id(page.version_id)
+        document = Document.get(Document.node == version.document_id)
+        metrics.page_failed(connection, _engine_asked(document.ocr_mode, document.ocr_engine))
         done, failed, total = version_counts(version.id)
         progress.publish(
             connection,
@@ -195,12 +301,16 @@ def page_job_failed(job: Any, connection: Redis, exc_type: Any, exc: Any, tb: An
             ),
         )  # fmt: skip
         finish_if_last(get_settings(), connection, version.id)
+    _next_turn(get_settings(), page_id)
 
 
 @with_connection
 def finalize_version(version_id: int) -> str:
-    """Write the searchable PDF as a new version, hand the document to indexing, mark it ready.
+    """Write the searchable PDF as a new version, index its pages, then mark it ready.
 
+    READY (the status and the event) means the pages are searchable: the index is written
+    here, before the status changes. When that write fails (the index stays locked), the job
+    fails and is retried (or the reconciler enqueues it again), the document still PROCESSING.
     Idempotent: a version that already has a successor with a text layer is left alone.
     """
     settings = get_settings()
@@ -217,38 +327,59 @@ def finalize_version(version_id: int) -> str:
     )
     if not done:
         message = "No page of this document could be read."
-        set_document_status(document_id, Document.FAILED, message)
+        with database.atomic():
+            set_document_status(document_id, Document.FAILED, message)
+            mark_for_index([document_id])  # an older version's entries leave the index
         progress.publish(redis, document_progress(document_id, progress.FAILED))
+        node_events.publish_updated(redis, [document_id])
         return "failed"
     if newest.id == version_id and not version.has_text_layer:
         _write_text_layer_version(settings, version, pages)
     failed = len(pages) - len(done)
     note = f"{failed} of {len(pages)} pages could not be read." if failed else None
-    set_document_status(document_id, Document.READY, note)
-    if redis is not None:
-        enqueue_index(redis, document_id)
+    with database.atomic():
+        # The change of status counts as the document's change now, so that the index holds
+        # the modification date the database will have (``archivist index check`` agrees).
+        Node.update(updated_at=utcnow()).where(Node.id == document_id).execute()
+        mark_for_index([document_id])  # owed until written (the reconciler's safety net)
+    index_documents(search_index(settings), [document_id])
+    Document.update(status=Document.READY, error=note).where(Document.node == document_id).execute()
     progress.publish(redis, document_progress(document_id, progress.READY))
+    node_events.publish_updated(redis, [document_id])
     return "ready"
 
 
 def _write_text_layer_version(
     settings: Settings, version: DocumentVersion, pages: list[Page]
 ) -> None:
+    """The next version: the file with our text layer, and every page found turned (see
+    ``Page.turn``) stored upright: its /Rotate set as a page edit's rotation sets it, its
+    words, size and previews turned with it. Its layer-free base is turned alike, so that
+    processing again starts from upright pages (and finds nothing more to turn)."""
     storage = Storage(settings.storage_dir)
     words = [decode_words(page.words) if page.source == "ocr" else [] for page in pages]
+    turns = {page.number: page.turn for page in pages if page.status == Page.DONE and page.turn}
     with storage.scratch() as scratch:
         target = scratch / "searchable.pdf"
         write_searchable_pdf(storage.path(version.file_hash), words, target)
+        base_hash = version.base_hash
+        if turns:
+            turn_pages(target, scratch / "upright.pdf", turns)
+            target = scratch / "upright.pdf"
+            turn_pages(storage.path(version.base_hash), scratch / "base.pdf", turns)
+            base_hash = storage.put(scratch / "base.pdf")
         file_hash = storage.put(target)
+    note = "Text layer added"
+    if turns:
+        note += f"; page(s) {', '.join(map(str, sorted(turns)))} turned upright"
     with database.atomic():
         successor = DocumentVersion.create(
             document=version.document_id, number=version.number + 1, file_hash=file_hash,
-            base_hash=version.base_hash, page_count=version.page_count, has_text_layer=True,
-            finalize_enqueued=True,
-            note="Text layer added",
+            base_hash=base_hash, page_count=version.page_count, has_text_layer=True,
+            finalize_enqueued=True, note=note,
         )  # fmt: skip
-        copy_pages(pages, successor.id)
-    # Previews are addressed by file hash: the new file shows the same pages.
+        copy_pages(pages, successor.id, turns=turns)
+    # Previews are addressed by file hash: the new file shows the same pages, some turned.
     for page in pages:
-        for size in PREVIEW_SIZES:
-            storage.link_preview(version.file_hash, page.number, file_hash, page.number, size)
+        source, target_page = (version.file_hash, page.number), (file_hash, page.number)
+        carry_previews(storage, source, target_page, turns.get(page.number, 0))

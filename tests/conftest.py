@@ -8,7 +8,10 @@ from empty tables; the schema is built once per session by running every migrati
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,21 +83,23 @@ def make_user(settings: Settings) -> Any:
     return factory
 
 
-@pytest.fixture
-def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    """``archivist serve`` in a real process on a free port; yields its base URL."""
+@contextmanager
+def serving(settings: Settings, tmp_path: Path, **env: str) -> Iterator[str]:
+    """``archivist serve`` in a real process on a free port, with ``env`` on top of the
+    settings; yields its base URL."""
     import subprocess
     import sys
 
     from support import free_port, wait_for_http
 
     port = free_port()
-    env = settings_env(settings.data_dir, settings.database_url, ARCHIVIST_PORT=str(port))
-    env.update(PIPELINE_ENV)
+    full_env = settings_env(settings.data_dir, settings.database_url, ARCHIVIST_PORT=str(port))
+    full_env.update(PIPELINE_ENV)
+    full_env.update(env)
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "archivist.core.cli", "serve"],
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **full_env},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -108,12 +113,35 @@ def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
+@pytest.fixture
+def live_server(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """``archivist serve`` in a real process on a free port; yields its base URL."""
+    with serving(settings, tmp_path) as base:
+        yield base
+
+
 PIPELINE_ENV = {
     "ARCHIVIST_OCR_DPI": "150",  # small pages: EasyOCR on these CPUs is slow
     "ARCHIVIST_PAGE_LEASE": "4",
     "ARCHIVIST_RECONCILE_INTERVAL": "1",
     "ARCHIVIST_RETRY_INTERVALS": "0,0",  # a failing page job is tried three times, at once
+    # EasyOCR's ONNX export is made once per machine, not once per test's data folder.
+    "ARCHIVIST_MODEL_CACHE": os.path.join(tempfile.gettempdir(), "archivist-test-models"),
 }
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    """Debian's chromium for Playwright (no browser download); skipped when it is missing,
+    unless ``ARCHIVIST_REQUIRE_BROWSER=1`` (CI) makes that a failure."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("ARCHIVIST_REQUIRE_BROWSER") == "1":
+            pytest.fail("chromium is required (ARCHIVIST_REQUIRE_BROWSER=1) but not installed")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    return CHROMIUM
 
 
 @pytest.fixture

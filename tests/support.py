@@ -36,7 +36,7 @@ def settings_env(data_dir: Path, database_url: str, **overrides: str) -> dict[st
 
 def drop_all_tables(db: Database) -> None:
     """Empty a server database of every table, whatever an earlier run left."""
-    tables = db.get_tables()
+    tables = user_tables(db)
     if not tables:
         return
     if db.__class__.__name__.endswith("MySQLDatabase"):
@@ -50,7 +50,14 @@ def drop_all_tables(db: Database) -> None:
         db.execute_sql("PRAGMA foreign_keys = OFF")
         for table in tables:
             db.execute_sql(f'DROP TABLE "{table}"')
+        if "sqlite_sequence" in db.get_tables():  # AUTOINCREMENT's counters (not droppable)
+            db.execute_sql("DELETE FROM sqlite_sequence")
         db.execute_sql("PRAGMA foreign_keys = ON")
+
+
+def user_tables(db: Database) -> list[str]:
+    """The database's tables, without SQLite's own (``sqlite_sequence``)."""
+    return [table for table in db.get_tables() if not table.startswith("sqlite_")]
 
 
 def graphql(
@@ -78,6 +85,13 @@ mutation Login($username: String!, $password: String!) {
   }
 }
 """
+
+
+def graphql_data(client: TestClient, token: str, query: str, **variables: Any) -> Any:
+    """The ``data`` of a request that must succeed (no errors at all)."""
+    body = graphql(client, query, variables, token=token)
+    assert "errors" not in body, body
+    return body["data"]
 
 
 def login(client: TestClient, username: str, password: str = TEST_PASSWORD) -> str:
@@ -116,9 +130,16 @@ def wait_for_http(url: str, timeout: float = 60.0, process: Any = None) -> None:
 
 
 UPLOAD = """
-mutation Upload($file: Upload!, $title: String, $mode: OcrMode, $languages: [String!]) {
-  uploadDocument(file: $file, title: $title, ocrMode: $mode, languages: $languages) {
+mutation Upload(
+  $file: Upload!, $title: String, $mode: OcrMode, $languages: [String!], $password: String,
+  $allowDuplicate: Boolean, $folder: ID
+) {
+  uploadDocument(
+    file: $file, title: $title, ocrMode: $mode, languages: $languages, password: $password,
+    allowDuplicate: $allowDuplicate, folderId: $folder
+  ) {
     document { id title ... on Document { status pageCount } }
+    duplicateOf { id title }
     errors { code message field }
   }
 }
@@ -146,13 +167,14 @@ def upload(
     return body
 
 
-def run_worker_burst(settings: Any) -> None:
-    """Run ``archivist worker --burst``: every queued job, then exit."""
+def run_worker_burst(settings: Any, **overrides: str) -> None:
+    """Run ``archivist worker --burst``: every queued job, then exit (``overrides``: more
+    ``ARCHIVIST_*`` variables)."""
     import subprocess
     import sys
 
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-           **settings_env(settings.data_dir, settings.database_url)}  # fmt: skip
+           **settings_env(settings.data_dir, settings.database_url, **overrides)}  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-m", "archivist.core.cli", "worker", "--burst"],
         env=env, capture_output=True, text=True, timeout=300,
@@ -202,3 +224,17 @@ def make_document(parent_id: int, owner_id: int, title: str, texts: list[str]) -
             ]
         ).execute()
         return int(node.id)
+
+
+def gid(type_name: str, row_id: int) -> str:
+    """The API's global id of a database row (``gid("Folder", home.id)``)."""
+    from archivist.core.ids import global_id
+
+    return global_id(type_name, int(row_id))
+
+
+def row_id(value: str) -> int:
+    """The database row an API id names (any type)."""
+    from archivist.core.ids import TYPES, decode_id
+
+    return decode_id(value, tuple(TYPES))[1]

@@ -25,7 +25,7 @@ from starlette.websockets import WebSocketDisconnect
 from support import LOGIN, TEST_PASSWORD, graphql, login
 
 from archivist.core.db import database, utcnow
-from archivist.core.models import AccessToken, LoginAttempt, User
+from archivist.core.models import AccessToken, LoginThrottle, User
 from archivist.graphql.errors import format_error
 from archivist.graphql.schema import build_schema
 
@@ -89,7 +89,7 @@ def test_inactive_user_cannot_log_in(client: TestClient, make_user) -> None:
     assert body["data"]["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
 
 
-def test_logins_are_throttled_per_username(client: TestClient, make_user) -> None:
+def test_logins_are_throttled_per_username_and_address(client: TestClient, make_user) -> None:
     make_user("alice")
     make_user("bob")
     for _ in range(3):  # the test settings allow 3 failures
@@ -100,7 +100,8 @@ def test_logins_are_throttled_per_username(client: TestClient, make_user) -> Non
     assert body["data"]["login"]["errors"] == [
         {
             "code": "TOO_MANY_ATTEMPTS",
-            "message": "Too many failed logins for this username; try again in 15 minutes.",
+            "message": "Too many failed logins for this username from your address; "
+            "try again in 15 minutes.",
             "field": None,
         }
     ]
@@ -108,7 +109,7 @@ def test_logins_are_throttled_per_username(client: TestClient, make_user) -> Non
     assert login(client, "bob")
     # Once the window has passed, the right password works again.
     with database.connection_context():
-        LoginAttempt.update(attempted_at=utcnow() - timedelta(hours=1)).execute()
+        LoginThrottle.update(window_started=utcnow() - timedelta(hours=1)).execute()
     assert login(client, "alice")
 
 

@@ -70,7 +70,7 @@ def test_migrate_on_an_up_to_date_database(settings: Settings) -> None:
 
 
 def test_every_command_has_help(tmp_path: Path) -> None:
-    for command in ("serve", "worker", "run", "migrate", "createuser"):
+    for command in ("serve", "worker", "run", "import", "consume", "migrate", "createuser"):
         result = subprocess.run(
             [sys.executable, "-m", "archivist.core.cli", command, "--help"],
             capture_output=True, text=True, timeout=60,

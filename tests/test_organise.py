@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from starlette.testclient import TestClient
-from support import graphql, login, make_document
+from support import gid, graphql, login, make_document, row_id
 
 from archivist.core.db import database
 from archivist.core.models import Node
@@ -43,8 +43,15 @@ def test_folders_create_rename_breadcrumb(client: TestClient, alice) -> None:
         "message": "There is already something called 'Taxes' in that folder."}]}  # fmt: skip
     bad = run(client, token, CREATE, t="a/b")["createFolder"]["errors"][0]["code"]
     assert bad == "INVALID_TITLE"
+    for odd in ("nul\x00byte", "bell\x07"):  # PostgreSQL cannot even store a NUL
+        assert run(client, token, CREATE, t=odd)["createFolder"]["errors"][0]["code"] == (
+            "INVALID_TITLE"
+        )
     crumbs = run(
-        client, token, "query($id: ID!) { node(id: $id) { breadcrumb { title } } }", id=year["id"]
+        client,
+        token,
+        "query($id: ID!) { node(id: $id) { ... on Item { breadcrumb { title } } } }",
+        id=year["id"],
     )
     assert [c["title"] for c in crumbs["node"]["breadcrumb"]] == ["Home", "Taxes"]
     renamed = run(
@@ -58,7 +65,7 @@ def test_folders_create_rename_breadcrumb(client: TestClient, alice) -> None:
         client,
         token,
         'mutation($id: ID!) { renameNode(id: $id, title: "X") { errors { code } } }',
-        id=str(home),
+        id=gid("Folder", home),
     )
     assert home_rename["renameNode"]["errors"] == [{"code": "SPECIAL_FOLDER"}]
 
@@ -71,7 +78,7 @@ def test_move_refuses_a_folder_into_its_own_subtree(client: TestClient, alice) -
     a = run(client, token, CREATE, t="A")["createFolder"]["node"]["id"]
     b = run(client, token, CREATE, p=a, t="B")["createFolder"]["node"]["id"]
     c = run(client, token, CREATE, t="C")["createFolder"]["node"]["id"]
-    doc = str(make_document(home, user, "letter", ["hello"]))
+    doc = gid("Document", make_document(home, user, "letter", ["hello"]))
     assert run(client, token, MOVE, ids=[a], t=b)["moveNodes"]["errors"] == [
         {"code": "MOVE_INTO_ITSELF", "message": "'A' cannot go into itself or a folder inside it."}
     ]
@@ -82,7 +89,7 @@ def test_move_refuses_a_folder_into_its_own_subtree(client: TestClient, alice) -
     moved = run(client, token, MOVE, ids=[a, doc], t=c)["moveNodes"]
     assert moved["errors"] == [] and {n["id"] for n in moved["nodes"]} == {a, doc}
     assert titles(run(client, token, CHILDREN, id=c)) == ["A", "letter"]
-    assert titles(run(client, token, CHILDREN, id=str(home))) == ["C"]
+    assert titles(run(client, token, CHILDREN, id=gid("Folder", home))) == ["C"]
 
 
 def test_strangers_cannot_touch_folders(client: TestClient, alice, make_user) -> None:
@@ -96,7 +103,7 @@ def test_strangers_cannot_touch_folders(client: TestClient, alice, make_user) ->
     ):
         data = run(client, other, mutation, id=folder)
         assert next(iter(data.values()))["errors"] == [{"code": "NOT_FOUND"}]
-    assert run(client, other, CHILDREN, id=str(home))["node"] is None
+    assert run(client, other, CHILDREN, id=gid("Folder", home))["node"] is None
 
 
 TRASH = "{ trash { totalCount edges { node { id title deletedAt } } } }"
@@ -105,7 +112,7 @@ TRASH = "{ trash { totalCount edges { node { id title deletedAt } } } }"
 def test_trash_restore_and_empty(client: TestClient, alice) -> None:
     token, user, home = alice
     folder = run(client, token, CREATE, t="Old")["createFolder"]["node"]["id"]
-    make_document(int(folder), user, "receipt", ["paid"])
+    make_document(row_id(folder), user, "receipt", ["paid"])
     deleted = run(
         client,
         token,
@@ -113,7 +120,7 @@ def test_trash_restore_and_empty(client: TestClient, alice) -> None:
         id=folder,
     )
     assert deleted["deleteNodes"]["errors"] == []
-    assert titles(run(client, token, CHILDREN, id=str(home))) == []
+    assert titles(run(client, token, CHILDREN, id=gid("Folder", home))) == []
     trash = run(client, token, TRASH)["trash"]
     assert trash["totalCount"] == 1 and trash["edges"][0]["node"]["deletedAt"]
     # A new folder takes the old name meanwhile: restoring keeps both.
@@ -125,7 +132,7 @@ def test_trash_restore_and_empty(client: TestClient, alice) -> None:
         id=folder,
     )
     assert restored["restoreNodes"] == {"nodes": [{"title": "Old (2)"}], "errors": []}
-    assert titles(run(client, token, CHILDREN, id=str(home))) == ["Old", "Old (2)"]
+    assert titles(run(client, token, CHILDREN, id=gid("Folder", home))) == ["Old", "Old (2)"]
     assert titles(run(client, token, CHILDREN, id=folder)) == ["receipt"]
     run(
         client,
@@ -142,14 +149,14 @@ def test_trash_restore_and_empty(client: TestClient, alice) -> None:
 def test_restore_into_home_when_the_folder_is_gone(client: TestClient, alice) -> None:
     token, user, home = alice
     folder = run(client, token, CREATE, t="Box")["createFolder"]["node"]["id"]
-    doc = str(make_document(int(folder), user, "deed", ["land"]))
+    doc = gid("Document", make_document(row_id(folder), user, "deed", ["land"]))
     delete = "mutation($id: ID!) { deleteNodes(ids: [$id]) { errors { code } } }"
     run(client, token, delete, id=doc)
     run(client, token, delete, id=folder)  # its folder is in the trash too now
     restore = "mutation($id: ID!) { restoreNodes(ids: [$id]) { nodes { breadcrumb { title } } errors { code } } }"
     restored = run(client, token, restore, id=doc)["restoreNodes"]
     assert restored == {"nodes": [{"breadcrumb": [{"title": "Home"}]}], "errors": []}
-    assert titles(run(client, token, CHILDREN, id=str(home))) == ["deed"]
+    assert titles(run(client, token, CHILDREN, id=gid("Folder", home))) == ["deed"]
     again = run(client, token, restore, id=doc)["restoreNodes"]
     assert again["errors"] == [{"code": "NOT_IN_TRASH"}]
 
@@ -168,16 +175,18 @@ def test_tags_on_many_nodes_and_filtering(client: TestClient, alice) -> None:
     assert run(client, token, TAG, n="x", c="red")["createTag"]["errors"] == [
         {"code": "INVALID_COLOR", "field": "color"}
     ]
-    docs = [str(make_document(home, user, f"doc {i}", ["text"])) for i in range(3)]
+    docs = [gid("Document", make_document(home, user, f"doc {i}", ["text"])) for i in range(3)]
     tag_all = (
         "mutation($n: [ID!]!, $t: [ID!]!) { tagNodes(nodeIds: $n, tagIds: $t) { errors { code } } }"
     )
     run(client, token, tag_all, n=docs, t=[red["id"]])
     run(client, token, tag_all, n=docs[:1], t=[blue["id"]])
     run(client, token, tag_all, n=docs, t=[red["id"]])  # again: no duplicates
-    urgent = run(client, token, CHILDREN, id=str(home), filter={"tags": [red["id"]]})
+    urgent = run(client, token, CHILDREN, id=gid("Folder", home), filter={"tags": [red["id"]]})
     assert urgent["node"]["children"]["totalCount"] == 3
-    both = run(client, token, CHILDREN, id=str(home), filter={"tags": [red["id"], blue["id"]]})
+    both = run(
+        client, token, CHILDREN, id=gid("Folder", home), filter={"tags": [red["id"], blue["id"]]}
+    )
     assert titles(both) == ["doc 0"]
     assert both["node"]["children"]["edges"][0]["node"]["tags"] == [
         {"name": "tax"},
@@ -190,9 +199,9 @@ def test_tags_on_many_nodes_and_filtering(client: TestClient, alice) -> None:
         n=docs[:2],
         t=[red["id"]],
     )
-    assert titles(run(client, token, CHILDREN, id=str(home), filter={"tags": [red["id"]]})) == [
-        "doc 2"
-    ]
+    assert titles(
+        run(client, token, CHILDREN, id=gid("Folder", home), filter={"tags": [red["id"]]})
+    ) == ["doc 2"]
     renamed = run(
         client,
         token,
@@ -224,7 +233,7 @@ def test_document_types_validate_values_by_kind(client: TestClient, alice) -> No
     assert created["errors"] == []
     ids = {f["name"]: f["id"] for f in created["documentType"]["fields"]}
     assert [f["kind"] for f in created["documentType"]["fields"]] == kinds
-    doc = str(make_document(home, user, "bill", ["due"]))
+    doc = gid("Document", make_document(home, user, "bill", ["due"]))
     assert (
         run(client, token, SET_VALUES, d=doc, v=[])["setCustomFieldValues"]["errors"][0]["code"]
         == "NO_DOCUMENT_TYPE"
@@ -271,20 +280,26 @@ def test_children_ordered_and_filtered_by_custom_field(client: TestClient, alice
     ]
     type_id, field = kind["documentType"]["id"], kind["documentType"]["fields"][0]["id"]
     for title, amount in (("a", "100"), ("b", "9.5"), ("c", None), ("d", "20")):
-        doc = str(make_document(home, user, title, ["x"]))
+        doc = gid("Document", make_document(home, user, title, ["x"]))
         run(client, token, SET_TYPE, d=doc, t=type_id)
         if amount:
             run(client, token, SET_VALUES, d=doc, v=[{"fieldId": field, "value": amount}])
     make_document(home, user, "untyped", ["x"])
-    by_amount = run(client, token, CHILDREN, id=str(home), order={"by": "FIELD", "fieldId": field},
+    by_amount = run(client, token, CHILDREN, id=gid("Folder", home), order={"by": "FIELD", "fieldId": field},
                     filter={"documentType": type_id})  # fmt: skip
     assert titles(by_amount) == ["b", "d", "a", "c"]  # numerically, the unset one last
-    down = run(client, token, CHILDREN, id=str(home), order={"by": "FIELD", "fieldId": field, "direction": "DESC"},
+    down = run(client, token, CHILDREN, id=gid("Folder", home), order={"by": "FIELD", "fieldId": field, "direction": "DESC"},
                filter={"documentType": type_id})  # fmt: skip
     assert titles(down) == ["a", "d", "b", "c"]
     assert (
         titles(
-            run(client, token, CHILDREN, id=str(home), order={"by": "TITLE", "direction": "DESC"})
+            run(
+                client,
+                token,
+                CHILDREN,
+                id=gid("Folder", home),
+                order={"by": "TITLE", "direction": "DESC"},
+            )
         )[0]
         == "untyped"
     )
@@ -292,7 +307,7 @@ def test_children_ordered_and_filtered_by_custom_field(client: TestClient, alice
 
 def test_copy_document_runs_no_ocr(client: TestClient, alice, redis_client) -> None:
     token, user, home = alice
-    doc = str(make_document(home, user, "contract", ["first page", "second page"]))
+    doc = gid("Document", make_document(home, user, "contract", ["first page", "second page"]))
     copy = run(
         client,
         token,
@@ -319,8 +334,10 @@ def test_search_follows_every_change(client: TestClient, alice, redis_client, se
     from archivist.core.queue import enqueue_index
 
     token, user, home = alice
-    doc = str(make_document(home, user, "acme bill", ["Invoice from Acme for garden tools"]))
-    enqueue_index(redis_client, int(doc))
+    doc = gid(
+        "Document", make_document(home, user, "acme bill", ["Invoice from Acme for garden tools"])
+    )
+    enqueue_index(redis_client, row_id(doc))
     run_worker_burst(settings)
 
     def found(query: str) -> int:
@@ -410,13 +427,13 @@ def test_listing_children_costs_the_same_queries_for_10_or_1000(client: TestClie
                     {
                         "kind": "document",
                         "title": f"d{i}",
-                        "parent": int(folder),
+                        "parent": row_id(folder),
                         "owner_user": user,
                     }
                     for i in range(start, min(size, start + 250))
                 ]
                 Node.insert_many(nodes).execute()
-            ids = [n.id for n in Node.select(Node.id).where(Node.parent == int(folder))]
+            ids = [n.id for n in Node.select(Node.id).where(Node.parent == row_id(folder))]
             Document.insert_many([
                 {"node": i, "original_hash": "0" * 64, "original_name": "x.pdf",
                  "original_type": "application/pdf", "original_size": 1, "ocr_languages": "en",

@@ -9,6 +9,7 @@ import sysconfig
 from pathlib import Path
 
 import graphql
+import pytest
 from support import REPO
 
 import archivist
@@ -49,8 +50,38 @@ def _code_folders() -> set[str]:
     return folders
 
 
-def test_every_code_folder_is_listed_in_setup_cfg() -> None:
+# Folders of files served as they are (no Python), shipped as packages of package data.
+DATA_FOLDERS = {"archivist.graphql.ui"}
+
+
+def _setup_cfg() -> configparser.ConfigParser:
     config = configparser.ConfigParser()
     config.read(REPO / "setup.cfg")
+    return config
+
+
+def test_every_code_folder_is_listed_in_setup_cfg() -> None:
+    config = _setup_cfg()
     listed = {line.strip() for line in config["options"]["packages"].splitlines() if line.strip()}
-    assert _code_folders() == listed
+    assert _code_folders() | DATA_FOLDERS == listed
+    assert set(config["options.package_data"]) >= DATA_FOLDERS
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_schema_and_the_progress_page(tmp_path: Path) -> None:
+    """An installed Archivist serves its schema and /ui/ from the wheel's own files."""
+    import zipfile
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+         "--wheel-dir", str(tmp_path), str(REPO)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("archivist-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "archivist/schema.graphql" in names
+    page_files = {
+        f"archivist/graphql/ui/{path.name}" for path in (REPO / "graphql" / "ui").iterdir()
+    }
+    assert {"archivist/graphql/ui/index.html", "archivist/graphql/ui/progress.js"} <= page_files
+    assert page_files <= names, page_files - names

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx2 as httpx
 import psutil
 import pytest
+from samples import text_pdf
 from support import REPO, free_port, wait_for_http
 
 pytestmark = pytest.mark.slow
@@ -35,7 +36,11 @@ def test_scripts_run_serves_graphql_and_stops_everything(tmp_path: Path) -> None
         ARCHIVIST_DATA_DIR=str(data),
         ARCHIVIST_PORT=str(port),
         ARCHIVIST_ADMIN_PASSWORD="admin password 1",
+        ARCHIVIST_CONSUME_DIR=str(tmp_path / "consume"),
+        ARCHIVIST_CONSUME_INTERVAL="1",
+        ARCHIVIST_CONSUME_SETTLE="0",
     )
+    (tmp_path / "consume").mkdir()
     children: list[psutil.Process] = []
     log_path = tmp_path / "run.log"
     with log_path.open("w") as log:
@@ -54,6 +59,7 @@ def test_scripts_run_serves_graphql_and_stops_everything(tmp_path: Path) -> None
             time.sleep(0.2)
         output = log_path.read_text()
         assert f"GraphiQL: {base}/graphql" in output
+        assert f"Progress page: {base}/ui/" in output
         assert "Started Redis at unix://" in output
         assert _pids_of(str(data / "redis")), "the embedded Redis is not running"
 
@@ -71,9 +77,15 @@ def test_scripts_run_serves_graphql_and_stops_everything(tmp_path: Path) -> None
             headers={"Authorization": f"Bearer {token}"},
         ).json()
         assert me == {"data": {"me": {"username": "admin", "isSuperuser": True}}}
+        # The consumption folder is watched: a file put there becomes admin's document.
+        text_pdf(tmp_path / "consume" / "letter.pdf", [["letter"]])
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "consume" / "done" / "letter.pdf").exists():
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.2)
         children = psutil.Process(process.pid).children(recursive=True)
-        # Redis, one worker (and the scheduler it forks), and the API.
-        assert len(children) >= 3, children
+        # Redis, one worker (and the scheduler it forks), the consumer and the API.
+        assert len(children) >= 4, children
     finally:
         # What a terminal's Ctrl-C does: SIGINT to the foreground process group.
         os.killpg(process.pid, signal.SIGINT)

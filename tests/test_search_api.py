@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from samples import text_pdf
 from starlette.testclient import TestClient
-from support import graphql, login, run_worker_burst, upload
+from support import graphql, login, row_id, run_worker_burst, upload
 
 from archivist.core.settings import Settings
 
@@ -103,8 +103,10 @@ def test_reindex_and_index_check_repair_the_index(client: TestClient, indexed, s
             env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
 
-    assert archivist("index", "check").stdout.strip() == "Index check: 0 missing, 0 stale, 0 extra."
-    search_index(settings).delete_document(int(document_id))  # the index loses a document
+    assert archivist("index", "check").stdout.strip() == (
+        "Index check: 0 missing, 0 stale, 0 outdated, 0 extra."
+    )
+    search_index(settings).delete_document(row_id(document_id))  # the index loses a document
     check = archivist("index", "check")
     assert check.returncode == 1 and "1 missing" in check.stdout
     assert archivist("index", "check", "--repair").returncode == 0

@@ -54,7 +54,30 @@ def test_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
             "solr",
             "ARCHIVIST_SEARCH_BACKEND: 'solr' is not one of xapian, whoosh",
         ),
+        (
+            "XAPIAN_REMOTE",
+            "index.internal",
+            "ARCHIVIST_XAPIAN_REMOTE: 'index.internal' is not host:port "
+            "(use e.g. index.internal:8100)",
+        ),
+        (
+            "XAPIAN_REMOTE_TIMEOUT",
+            "0",
+            "ARCHIVIST_XAPIAN_REMOTE_TIMEOUT: must be at least 1, got 0",
+        ),
         ("SECRET_KEY", "short", "ARCHIVIST_SECRET_KEY: must be at least 16 characters long"),
+        (
+            "MAX_UPLOAD_PIXELS",
+            "1000",
+            "ARCHIVIST_MAX_UPLOAD_PIXELS: must be at least 1000000, got 1000",
+        ),
+        (
+            "MAX_UPLOAD_PAGES",
+            "many",
+            "ARCHIVIST_MAX_UPLOAD_PAGES: expected a whole number, got 'many'",
+        ),
+        ("RENDER_MEMORY", "10", "ARCHIVIST_RENDER_MEMORY: must be at least 64, got 10"),
+        ("RENDER_TIMEOUT", "0", "ARCHIVIST_RENDER_TIMEOUT: must be at least 1, got 0"),
         (
             "RETRY_INTERVALS",
             "5,soon",
@@ -67,6 +90,15 @@ def test_bad_values_name_the_variable(tmp_path: Path, name: str, value: str, mes
     with pytest.raises(SettingsError) as raised:
         load_settings({"ARCHIVIST_DATA_DIR": str(tmp_path), f"ARCHIVIST_{name}": value})
     assert str(raised.value) == message
+
+
+def test_a_remote_index_is_xapian_only(tmp_path: Path) -> None:
+    env = {"ARCHIVIST_DATA_DIR": str(tmp_path), "ARCHIVIST_XAPIAN_REMOTE": "[::1]:8100"}
+    settings = load_settings(env)
+    assert (settings.xapian_remote, settings.xapian_remote_timeout) == ("[::1]:8100", 10)
+    with pytest.raises(SettingsError, match="ARCHIVIST_XAPIAN_REMOTE: a remote index needs"):
+        load_settings({**env, "ARCHIVIST_SEARCH_BACKEND": "whoosh"})
+    assert load_settings({"ARCHIVIST_DATA_DIR": str(tmp_path)}).xapian_remote is None
 
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from samples import blank_pdf, mixed_pdf, text_pdf
 from starlette.testclient import TestClient
-from support import graphql, login, upload
+from support import graphql, login, row_id, upload
 
 from archivist.core.db import database
 from archivist.core.models import Document, DocumentVersion, Page
@@ -36,7 +36,7 @@ def test_upload_creates_document_version_and_pending_pages(
         3,
     )
     with database.connection_context():
-        row = Document.get(Document.node == int(document["id"]))
+        row = Document.get(Document.node == row_id(document["id"]))
         assert (row.original_type, row.ocr_mode, row.ocr_languages) == (
             "application/pdf",
             "auto",
@@ -48,7 +48,9 @@ def test_upload_creates_document_version_and_pending_pages(
         ]
     assert statuses == ["pending"] * 3
     # It landed in the Inbox, and the same name again gets a free title.
-    again = upload(client, token, "scan.pdf", (tmp_path / "m.pdf").read_bytes())
+    again = upload(
+        client, token, "scan.pdf", (tmp_path / "m.pdf").read_bytes(), {"allowDuplicate": True}
+    )
     assert again["data"]["uploadDocument"]["document"]["title"] == "scan (2)"
 
 
@@ -60,7 +62,17 @@ def test_images_become_pdf_pages(client: TestClient, token: str) -> None:
     document = body["data"]["uploadDocument"]["document"]
     assert document["pageCount"] == 2
     with database.connection_context():
-        assert Document.get(Document.node == int(document["id"])).original_type == "image/tiff"
+        assert Document.get(Document.node == row_id(document["id"])).original_type == "image/tiff"
+
+
+def _fax_bomb(frames: int = 8, side: int = 10_000) -> bytes:
+    """About 51 KiB of bilevel TIFF holding 8 frames of 100 Mpx each (800 Mpx in all)."""
+    frame = Image.new("1", (side, side), 1)
+    buffer = io.BytesIO()
+    frame.save(
+        buffer, "TIFF", save_all=True, append_images=[frame] * (frames - 1), compression="group4"
+    )
+    return buffer.getvalue()
 
 
 def _png_header(width: int, height: int) -> bytes:
@@ -102,7 +114,8 @@ def _encrypted_pdf(tmp_path: Path) -> bytes:
         ),
         (
             "cut.pdf",
-            lambda p: text_pdf(p / "t.pdf", [["cut", "off"]]).read_bytes()[:-200],
+            # Cut off before its first page: nothing that a repair could rebuild.
+            lambda p: text_pdf(p / "t.pdf", [["cut", "off"]]).read_bytes()[:60],
             "BROKEN_PDF",
         ),
         (
@@ -115,6 +128,7 @@ def _encrypted_pdf(tmp_path: Path) -> bytes:
         ),
         ("locked.pdf", _encrypted_pdf, "ENCRYPTED"),
         ("bomb.png", lambda p: _png_header(100_000, 100_000), "IMAGE_TOO_LARGE"),
+        ("fax.tif", lambda p: _fax_bomb(), "IMAGE_TOO_LARGE"),
     ],
 )
 def test_hostile_uploads_get_a_clear_error_and_leave_nothing(
@@ -171,3 +185,20 @@ def test_upload_over_the_size_limit_is_refused(settings, tmp_path: Path, make_us
         body = upload(client, token, "big.pdf", content)
     assert body["errors"][0]["extensions"]["code"] == "TOO_LARGE"
     assert graphql is not None
+
+
+def test_upload_page_and_pixel_limits_are_settings(settings, tmp_path: Path, make_user) -> None:
+    import dataclasses
+
+    from archivist.graphql.app import create_app
+
+    small = dataclasses.replace(settings, max_upload_pages=2, max_upload_pixels=2_000_000)
+    with TestClient(create_app(small)) as client:
+        make_user("bob")
+        token = login(client, "bob")
+        book = upload(client, token, "book.pdf", blank_pdf(tmp_path / "k.pdf", 3).read_bytes())
+        fax = upload(client, token, "fax.tif", _fax_bomb(frames=2, side=1100))
+    (error,) = book["data"]["uploadDocument"]["errors"]
+    assert error["code"] == "TOO_MANY_PAGES" and "at most 2" in error["message"]
+    (error,) = fax["data"]["uploadDocument"]["errors"]
+    assert error["code"] == "IMAGE_TOO_LARGE" and "at most 2 are accepted" in error["message"]

@@ -13,7 +13,7 @@ import pkgutil
 from dataclasses import dataclass
 from types import ModuleType
 
-from peewee import Database
+from peewee import Database, SqliteDatabase
 from playhouse.migrate import SchemaMigrator
 
 from archivist.core.models import Migration
@@ -49,7 +49,12 @@ def applied_numbers(db: Database) -> set[int]:
 
 
 def migrate(db: Database) -> list[str]:
-    """Bring ``db`` to the current schema; returns the names of the migrations it applied."""
+    """Bring ``db`` to the current schema; returns the names of the migrations it applied.
+
+    A migration module that sets ``SQLITE_FOREIGN_KEYS_OFF = True`` (one that rebuilds
+    tables) runs on SQLite with foreign keys off, and must leave no dangling reference:
+    ``RuntimeError`` then, and the migration is rolled back.
+    """
     with db.bind_ctx([Migration]):
         if not db.table_exists(Migration._meta.table_name):
             db.create_tables([Migration])
@@ -59,8 +64,29 @@ def migrate(db: Database) -> list[str]:
         for step in all_migrations():
             if step.number in done:
                 continue
-            with db.atomic():
-                step.module.apply(db, migrator)
-                Migration.create(number=step.number, name=step.name)
+            # SQLite ignores this pragma inside a transaction, so it is set around it.
+            foreign_keys_off = isinstance(db, SqliteDatabase) and getattr(
+                step.module, "SQLITE_FOREIGN_KEYS_OFF", False
+            )
+            if foreign_keys_off:
+                db.execute_sql("PRAGMA foreign_keys = OFF")
+            try:
+                with db.atomic():
+                    step.module.apply(db, migrator)
+                    if foreign_keys_off:
+                        _check_foreign_keys(db, step)
+                    Migration.create(number=step.number, name=step.name)
+            finally:
+                if foreign_keys_off:
+                    db.execute_sql("PRAGMA foreign_keys = ON")
             applied.append(f"{step.number:04d}_{step.name}")
         return applied
+
+
+def _check_foreign_keys(db: Database, step: MigrationStep) -> None:
+    broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(
+            f"migration {step.number:04d}_{step.name} left {len(broken)} broken foreign"
+            f" key(s), e.g. {tuple(broken[0])}"
+        )

@@ -2,7 +2,10 @@
 """Benchmark the whole OCR pipeline with real RQ workers: pages per minute with 1 and 2.
 
 Run: ``.venv/bin/python scripts/bench/ocr.py [--pages 4] [--workers 1 2]
-[--engines easyocr tesseract] [--dpi 150]``
+[--engines easyocr tesseract easyocr:onnx] [--dpi 150] [--threads N]`` (``easyocr:RUNTIME``
+sets the workers' ``ARCHIVIST_EASYOCR_RUNTIME``; plain ``easyocr`` runs the default, ``auto``;
+``--threads`` fixes each worker's OCR threads, which otherwise are cores/N for N workers, so
+one worker alone already uses every core)
 
 For each engine (Tesseract only where its binary is installed) and worker count it makes a
 fresh data folder and SQLite database, starts that many ``archivist worker`` processes,
@@ -38,15 +41,12 @@ from pathlib import Path
 from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-VENV_PYTHON = REPO / ".venv" / "bin" / "python"
+sys.path.insert(0, str(HERE))  # the sibling modules: scripts are not a package
 
-if (
-    __name__ == "__main__"
-    and VENV_PYTHON.exists()
-    and Path(sys.prefix) != VENV_PYTHON.parent.parent
-):
-    os.execv(VENV_PYTHON, [str(VENV_PYTHON), *sys.argv])
+from project_venv import reexec_in_venv  # noqa: E402
+
+if __name__ == "__main__":
+    reexec_in_venv()
 
 import psutil  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
@@ -105,9 +105,20 @@ def scanned_pdf(first_index: int, pages: int, dpi: int) -> tuple[bytes, list[str
     return buffer.getvalue(), [text for _, text in drawn]
 
 
-def worker_env(settings: Settings, engine: str, dpi: int) -> dict[str, str]:
+def worker_env(
+    settings: Settings, engine: str, dpi: int, workers: int, threads: int | None = None
+) -> dict[str, str]:
+    """Each worker's environment: N workers get cores/N OCR threads (as ``archivist run``
+    gives them), and EasyOCR's ONNX export is shared by every configuration. ``engine`` may
+    name an EasyOCR runtime after a colon (``easyocr:onnx``); without one, the default."""
+    engine, _, runtime = engine.partition(":")
     env = {key: value for key, value in os.environ.items() if not key.startswith("ARCHIVIST_")}
+    if runtime:
+        env["ARCHIVIST_EASYOCR_RUNTIME"] = runtime
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     env.update(
+        ARCHIVIST_OCR_THREADS=str(threads or max(1, (cores or 1) // workers)),
+        ARCHIVIST_MODEL_CACHE=str(Path(tempfile.gettempdir()) / "archivist-bench-models"),
         ARCHIVIST_DATA_DIR=str(settings.data_dir),
         ARCHIVIST_DATABASE_URL=settings.database_url,
         ARCHIVIST_REDIS_URL=settings.redis_url or "",
@@ -243,18 +254,20 @@ class Result:
     def row(self) -> str:
         rss = " / ".join(f"{value:.0f}" for value in self.peak_rss_mib)
         return (
-            f"{self.engine:<10} {self.workers:>7} {self.pages:>5} {self.seconds:>8.1f}"
+            f"{self.engine:<16} {self.workers:>7} {self.pages:>5} {self.seconds:>8.1f}"
             f" {self.pages * 60 / self.seconds:>9.2f}  {rss:<18} {self.cer:>6.3f}"
         )
 
 
 HEADER = (
-    f"{'engine':<10} {'workers':>7} {'pages':>5} {'seconds':>8} {'pages/min':>9}"
+    f"{'engine':<16} {'workers':>7} {'pages':>5} {'seconds':>8} {'pages/min':>9}"
     f"  {'peak RSS MiB/worker':<18} {'CER':>6}"
 )
 
 
-def bench(engine: str, workers: int, pages: int, dpi: int, redis_url: str) -> Result:
+def bench(
+    engine: str, workers: int, pages: int, dpi: int, redis_url: str, threads: int | None = None
+) -> Result:
     folder = Path(tempfile.mkdtemp(prefix=f"bench-ocr-{engine}-"))
     try:
         data_dir = folder / "data"
@@ -264,7 +277,7 @@ def bench(engine: str, workers: int, pages: int, dpi: int, redis_url: str) -> Re
                 "ARCHIVIST_DATA_DIR": str(data_dir),
                 "ARCHIVIST_DATABASE_URL": f"sqlite:///{data_dir / 'archivist.sqlite3'}",
                 "ARCHIVIST_REDIS_URL": redis_url,
-                "ARCHIVIST_OCR_ENGINE": engine,
+                "ARCHIVIST_OCR_ENGINE": engine.partition(":")[0],
                 "ARCHIVIST_OCR_DPI": str(dpi),
                 "ARCHIVIST_SECRET_KEY": SECRET_KEY,
             }
@@ -277,7 +290,9 @@ def bench(engine: str, workers: int, pages: int, dpi: int, redis_url: str) -> Re
             migrate(db)
             viewer = viewer_for(create_user("bench", "bench password 0123"))
         with (
-            running_workers(worker_env(settings, engine, dpi), workers, folder) as worker_pids,
+            running_workers(
+                worker_env(settings, engine, dpi, workers, threads), workers, folder
+            ) as worker_pids,
             MemorySampler(worker_pids) as sampler,
         ):
             warm_index = 1000
@@ -316,15 +331,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--pages", type=int, default=4, help="pages of the measured document")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--engines", nargs="+", default=["easyocr", "tesseract"])
+    parser.add_argument(
+        "--engines",
+        nargs="+",
+        default=["easyocr", "tesseract"],
+        help="engines, EasyOCR with a runtime if wanted: easyocr:openvino easyocr:onnx",
+    )
     parser.add_argument("--dpi", type=int, default=150, help="scan and ARCHIVIST_OCR_DPI")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="OCR threads per worker (default: cores/N for N workers, as `archivist run`)",
+    )
     args = parser.parse_args(argv)
     redis_url = os.environ.get("ARCHIVIST_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     engines = [e for e in args.engines if e != "tesseract" or shutil.which("tesseract")]
+    print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
     width, height = HALF_LETTER_INCHES
     print(
         f"pages: half-letter {width} x {height} in, 10 pt text, {args.dpi} dpi"
-        f" ({round(width * args.dpi)} x {round(height * args.dpi)} px); engines: {engines}",
+        f" ({round(width * args.dpi)} x {round(height * args.dpi)} px); engines: {engines};"
+        f" threads per worker: {args.threads or 'cores/N'}",
         flush=True,
     )
     results = []
@@ -332,8 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     for engine in engines:
         for workers in args.workers:
             print(f"{engine}, {workers} worker(s), {args.pages} pages…", flush=True)
-            result = bench(engine, workers, args.pages, args.dpi, redis_url)
-            print(HEADER + "\n" + result.row(), flush=True)
+            result = bench(engine, workers, args.pages, args.dpi, redis_url, args.threads)
+            print(HEADER + "\n" + result.row(), f"(load {os.getloadavg()[0]:.1f})", flush=True)
             results.append(result)
     print("\n" + HEADER + "\n" + "\n".join(result.row() for result in results))
     print(f"total {time.monotonic() - began:.0f} s", flush=True)

@@ -2,61 +2,78 @@
 """Benchmark search end to end: the GraphQL API beside the raw engine call it makes.
 
 Run: ``.venv/bin/python scripts/bench/search.py [--pages 10000 100000]
-[--engines xapian whoosh] [--rounds 30]``
+[--engines xapian xapian-remote whoosh] [--rounds 30]``
 
-For each size and engine it builds a real app (temporary data folder, SQLite, migrations,
-two users), indexes the generated corpus of ``scripts/bench/search_engines.py`` straight
-into the app's index folder, and prints: pages indexed per second, index size on disk,
-and p50/p95/p99 latency of that script's fixed query mix, once through ``index.search``
-(the call the resolver makes, on the very handle it uses) and once as a GraphQL POST to a
-real Uvicorn server, so the cost of our layers (HTTP, auth, GraphQL, database lookups of
-the hit documents) shows as the difference.
+For each size and engine it builds a real app (temporary data folder, SQLite, migrations, two
+users), writes the generated corpus of ``scripts/bench/search_engines.py`` into the database as
+ready documents (node, document, version, finished pages with text and word boxes, tags, types,
+folders; generated and written in chunks, so memory stays bounded at any size), indexes it
+(``xapian-remote``: Xapian's remote backend, through a ``xapian-tcpsrv --writable`` that this
+script starts on a free local port, as ``ARCHIVIST_XAPIAN_REMOTE`` configures it; needs
+Debian's xapian-tools) through the index job's code path (``index_documents``: database reads,
+index write, revision record, in batches as ``archivist index`` does), and prints: pages
+indexed per second, index size on disk, the process's RSS (the API server runs in it), and
+p50/p95/p99 latency (wall-clock and CPU milliseconds) of that script's fixed query mix, once
+through ``index.search`` (the call the resolver makes, on a handle like the one it uses) and
+once as a GraphQL POST to a real Uvicorn server asking for 20 hits with snippets and highlight
+boxes, so the cost of our layers (HTTP, auth, GraphQL, database lookups of the hit documents
+and pages) shows as the difference.
 
-The corpus names 50 users and 20 groups as readers, but a viewer has one user id. So its
-reader terms are mapped onto the database: corpus ``user:1`` is the user "reader" (in
-groups 1-3, exactly the query mix's typical principals) and every other corpus user
-becomes a group of its own, which the user "auditor" joins with all the others: 70
-principals, matching every page, as the mix's last query does. Each document gets a Node
-row (no Page rows, so no highlights are computed). Needs Redis only for the app's
-broadcaster: ``ARCHIVIST_BENCH_REDIS_URL`` (default redis://127.0.0.1:6379/14).
+Documents are owned as the app owns them (the index's reader terms come from the owner):
+corpus owner 1 is the user "reader", every other corpus owner a group; "reader" is in the
+groups of owners 2-4 (four principals, about 8% of the pages), "auditor" in all of them
+(about 98%), for the mix's query with the long principal list. Needs Redis only for the
+app's broadcaster: ``ARCHIVIST_BENCH_REDIS_URL`` (default redis://127.0.0.1:6379/14).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-VENV_PYTHON = REPO / ".venv" / "bin" / "python"
+sys.path.insert(0, str(HERE))  # the sibling modules: scripts are not a package
 
-if (
-    __name__ == "__main__"
-    and VENV_PYTHON.exists()
-    and Path(sys.prefix) != VENV_PYTHON.parent.parent
-):
-    os.execv(VENV_PYTHON, [str(VENV_PYTHON), *sys.argv])
+from project_venv import reexec_in_venv  # noqa: E402
+
+if __name__ == "__main__":
+    reexec_in_venv()
 
 import httpx2  # noqa: E402
 import uvicorn  # noqa: E402
+import xapian  # noqa: E402
 
 from archivist.core import search as core_search  # noqa: E402
 from archivist.core.db import configure_database, database  # noqa: E402
 from archivist.core.migrations import migrate  # noqa: E402
-from archivist.core.models import Group, Membership, Node, User  # noqa: E402
-from archivist.core.search import search_index  # noqa: E402
+from archivist.core.models import (  # noqa: E402
+    Document,
+    DocumentType,
+    DocumentVersion,
+    Group,
+    Membership,
+    Node,
+    NodeTag,
+    Page,
+    Tag,
+    User,
+)
+from archivist.core.search import index_documents, search_index  # noqa: E402
 from archivist.core.settings import Settings, load_settings  # noqa: E402
 from archivist.core.users import Viewer, create_user, login, viewer_for  # noqa: E402
 from archivist.graphql.app import create_app  # noqa: E402
@@ -66,7 +83,9 @@ SEARCH = """
 query Search($q: String!) {
   search(query: $q, first: 20) {
     totalCount
-    edges { node { pageNumber snippet score document { id title } } }
+    edges {
+      node { pageNumber snippet score highlights { text x0 y0 x1 y1 } document { id title } }
+    }
   }
 }
 """
@@ -101,102 +120,204 @@ def free_port() -> int:
         return port
 
 
-def make_settings(data_dir: Path, engine: str) -> Settings:
+def make_settings(data_dir: Path, engine: str, remote: str | None = None) -> Settings:
     data_dir.mkdir(parents=True, exist_ok=True)
-    return load_settings(
-        {
-            "ARCHIVIST_DATA_DIR": str(data_dir),
-            "ARCHIVIST_DATABASE_URL": f"sqlite:///{data_dir / 'archivist.sqlite3'}",
-            "ARCHIVIST_SEARCH_BACKEND": engine,
-            "ARCHIVIST_REDIS_URL": os.environ.get(
-                "ARCHIVIST_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"
-            ),
-            "ARCHIVIST_SECRET_KEY": "bench-secret-key-0123456789",
-        }
-    )
+    env = {
+        "ARCHIVIST_DATA_DIR": str(data_dir),
+        "ARCHIVIST_DATABASE_URL": f"sqlite:///{data_dir / 'archivist.sqlite3'}",
+        "ARCHIVIST_SEARCH_BACKEND": engine,
+        "ARCHIVIST_REDIS_URL": os.environ.get(
+            "ARCHIVIST_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"
+        ),
+        "ARCHIVIST_SECRET_KEY": "bench-secret-key-0123456789",
+    }
+    if remote is not None:
+        env["ARCHIVIST_XAPIAN_REMOTE"] = remote
+    return load_settings(env)
 
 
-def make_accounts(settings: Settings) -> tuple[Account, Account, dict[str, str]]:
-    """Create "reader" and "auditor" and the groups; return them and the reader-term map
-    from corpus principals to this database's."""
+@contextmanager
+def index_server(folder: Path) -> Iterator[str]:
+    """``xapian-tcpsrv --writable`` serving ``folder`` on a free local port: ``host:port``."""
+    tcpsrv = shutil.which("xapian-tcpsrv")
+    if tcpsrv is None:
+        raise SystemExit("xapian-remote needs xapian-tcpsrv (apt-get install xapian-tools)")
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    # Its own session: on SIGTERM the server kills its process group.
+    server = subprocess.Popen(
+        [tcpsrv, "--writable", "--quiet", "--interface", "127.0.0.1", "--port", str(port),
+         str(folder)],
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:  # a real client: a bare probe makes the server log a broken pipe
+                xapian.remote_open("127.0.0.1", port, 2000, 500).close()
+                break
+            except xapian.NetworkError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("xapian-tcpsrv did not start") from None
+                time.sleep(0.02)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def make_accounts(settings: Settings) -> tuple[Account, Account, dict[int, tuple[str, int]]]:
+    """Create "reader" and "auditor" and a group for every corpus owner but the first.
+
+    Returns them and the owner map: corpus owner number -> ("user" or "group", database id).
+    Corpus owner 1 is "reader", who also belongs to the groups of owners 2-4 (so a typical
+    viewer reads about 8% of the pages with four principals); "auditor" belongs to every
+    group (49 principals beside their own, reading about 98% of the pages).
+    """
     reader = create_user("reader", PASSWORD)
     auditor = create_user("auditor", PASSWORD)
-    # Corpus groups 1-20, then one group for each corpus user but the first.
-    groups = [Group.create(name=f"bench-group-{n}") for n in range(1, corpus.GROUPS + corpus.USERS)]
-    terms = {f"group:{n}": f"group:{groups[n - 1].id}" for n in range(1, corpus.GROUPS + 1)}
-    terms["user:1"] = f"user:{reader.id}"
+    owners: dict[int, tuple[str, int]] = {1: ("user", reader.id)}
     for n in range(2, corpus.USERS + 1):
-        terms[f"user:{n}"] = f"group:{groups[corpus.GROUPS + n - 2].id}"
-    for group in groups[:3]:
-        Membership.create(user=reader, group=group)
-    for group in groups:
+        group = Group.create(name=f"bench-owner-{n}")
+        owners[n] = ("group", group.id)
         Membership.create(user=auditor, group=group)
+        if n <= 4:
+            Membership.create(user=reader, group=group)
     accounts = []
     for user in (reader, auditor):
         token, _row, _user = login(settings, user.username, PASSWORD)
         accounts.append(Account(viewer_for(User.get_by_id(user.id)), token))
-    return accounts[0], accounts[1], terms
+    return accounts[0], accounts[1], owners
 
 
-def remapped_corpus(
-    terms: dict[str, str], first_id: int, titles: dict[int, str]
-) -> Callable[..., Iterator[tuple[int, list[PageRecord]]]]:
-    """The corpus generator with document ids from ``first_id`` and reader terms mapped;
-    records each document's title in ``titles`` for its Node row."""
-    generate = corpus.generate_corpus
-
-    def generate_remapped(pages: int, **options: Any) -> Iterator[tuple[int, list[PageRecord]]]:
-        for document_id, records in generate(pages, **options):
-            new_id = document_id + first_id - 1
-            titles[new_id] = records[0].title
-            yield (
-                new_id,
-                [
-                    replace(
-                        record,
-                        document_id=new_id,
-                        version_id=new_id * 10 + 1,
-                        readers=tuple(terms[reader] for reader in record.readers),
-                    )
-                    for record in records
-                ],
-            )
-
-    return generate_remapped
+def words_json(text: str) -> str:
+    """The page's words with made-up boxes (twelve words a line), as Page.words holds them."""
+    rows = []
+    for index, word in enumerate(text.split()):
+        x0, y0 = 50 + (index % 12) * 42, 60 + (index // 12) * 14
+        rows.append([word, x0, y0, x0 + 6 * len(word), y0 + 11, 0.97])
+    return json.dumps(rows, separators=(",", ":"))
 
 
-def create_nodes(titles: dict[int, str], owner: User) -> None:
-    """One document Node per indexed document, in the owner's Home (titles made unique)."""
-    home = Node.get((Node.owner_user == owner) & (Node.special == Node.HOME))
-    rows = [
-        {
-            "id": document_id,
-            "kind": Node.DOCUMENT,
-            "title": f"{title} ({document_id})"[:255],
-            "parent": home.id,
-            "owner_user": owner.id,
+class Loader:
+    """Writes the generated corpus into the database as the app keeps documents: a Node,
+    Document (ready), first DocumentVersion and a finished Page (text and word boxes) each,
+    with tags, types and folders, in chunks (bounded memory at any corpus size)."""
+
+    def __init__(self, reader: User, owners: dict[int, tuple[str, int]]) -> None:
+        self.owners = owners
+        self.tags = {name: Tag.create(name=name, owner_user=reader).id for name in corpus.TAGS}
+        self.types = {
+            name: DocumentType.create(name=name, owner_user=reader).id
+            for name in corpus.TYPES
+            if name
         }
-        for document_id, title in titles.items()
-    ]
-    with database.atomic():
-        for start in range(0, len(rows), 500):
-            Node.insert_many(rows[start : start + 500]).execute()
+        self.folders: dict[tuple[str, ...], int] = {}
+        for special, title in ((Node.HOME, "Home"), (Node.INBOX, "Inbox")):
+            root = Node.get((Node.owner_user == reader) & (Node.special == special))
+            self.folders[(title,)] = root.id
+        for path in corpus.FOLDERS:
+            for depth in range(2, len(path) + 1):
+                if path[:depth] not in self.folders:
+                    self.folders[path[:depth]] = Node.create(
+                        kind=Node.FOLDER, title=path[depth - 1],
+                        parent=self.folders[path[: depth - 1]], owner_user=reader,
+                    ).id  # fmt: skip
+        self.next_node = self._next_id(Node)
+        self.next_version = self._next_id(DocumentVersion)
+        self.next_page = self._next_id(Page)
+
+    @staticmethod
+    def _next_id(model: Any) -> int:
+        return int(model.select(model.id).order_by(model.id.desc()).scalar() or 0) + 1
+
+    def write(self, documents: list[list[PageRecord]]) -> list[int]:
+        """Insert one chunk of generated documents; return their new ids."""
+        nodes: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
+        versions: list[dict[str, Any]] = []
+        pages: list[dict[str, Any]] = []
+        tags: list[dict[str, Any]] = []
+        for records in documents:
+            first = records[0]
+            node_id, version_id = self.next_node, self.next_version
+            self.next_node += 1
+            self.next_version += 1
+            kind, owner = self.owners[first.owner_id]
+            created = first.created.replace(tzinfo=None)
+            nodes.append({
+                "id": node_id, "kind": Node.DOCUMENT, "title": first.title[:255],
+                "parent": self.folders[first.folder_path],
+                "owner_user": owner if kind == "user" else None,
+                "owner_group": owner if kind == "group" else None,
+                "created_at": created, "updated_at": first.modified.replace(tzinfo=None),
+            })  # fmt: skip
+            rows.append({
+                "node": node_id, "original_hash": f"{node_id:064x}",
+                "original_name": f"{node_id}.pdf", "original_type": "application/pdf",
+                "original_size": 1000, "ocr_languages": first.language, "ocr_mode": "auto",
+                "ocr_engine": "easyocr", "status": Document.READY,
+                "document_type": self.types.get(first.document_type or ""),
+            })  # fmt: skip
+            versions.append({
+                "id": version_id, "document": node_id, "number": 1,
+                "file_hash": f"{version_id:064x}", "base_hash": f"{version_id:064x}",
+                "page_count": len(records), "created_at": created,
+            })  # fmt: skip
+            for record in records:
+                pages.append({
+                    "id": self.next_page, "version": version_id, "number": record.page_number,
+                    "width": 612.0, "height": 792.0, "status": Page.DONE, "text": record.text,
+                    "words": words_json(record.text), "language": record.language,
+                    "source": "ocr",
+                })  # fmt: skip
+                self.next_page += 1
+            tags += [{"node": node_id, "tag": self.tags[tag]} for tag in first.tags]
+        with database.atomic():
+            for model, batch in (
+                (Node, nodes), (Document, rows), (DocumentVersion, versions), (Page, pages),
+                (NodeTag, tags),
+            ):  # fmt: skip
+                for start in range(0, len(batch), 200):
+                    model.insert_many(batch[start : start + 200]).execute()
+        return [int(row["id"]) for row in nodes]
 
 
-def build_index(settings: Settings, pages: int, terms: dict[str, str], owner: User) -> float:
-    """Index ``pages`` corpus pages into the app's index; return the seconds spent."""
-    first_id = (Node.select(Node.id).order_by(Node.id.desc()).scalar() or 0) + 1
-    titles: dict[int, str] = {}
-    original = corpus.generate_corpus
-    corpus.generate_corpus = remapped_corpus(terms, first_id, titles)
-    try:
-        settings.index_dir.mkdir(parents=True, exist_ok=True)
-        with open_index(settings.search_backend, settings.index_dir) as index:
-            seconds: float = corpus.build(index, pages)
-    finally:
-        corpus.generate_corpus = original
-    create_nodes(titles, owner)
-    return seconds
+def load_corpus_rows(pages: int, reader: User, owners: dict[int, tuple[str, int]]) -> list[int]:
+    """Generate ``pages`` corpus pages into the database; return the document ids."""
+    loader = Loader(reader, owners)
+    ids: list[int] = []
+    chunk: list[list[PageRecord]] = []
+    in_chunk = 0
+    for _document_id, records in corpus.generate_corpus(pages):
+        chunk.append(records)
+        in_chunk += len(records)
+        if in_chunk >= 2000:
+            ids += loader.write(chunk)
+            chunk, in_chunk = [], 0
+            print(f"    {len(ids):>7} documents in the database", flush=True)
+    if chunk:
+        ids += loader.write(chunk)
+    return ids
+
+
+def build_index(
+    settings: Settings, document_ids: list[int], batch_pages: int
+) -> tuple[float, float]:
+    """Index the documents through the index job's code path (``index_documents``: read the
+    database, write the index, record the revision) in batches of about ``batch_pages``
+    pages, as ``archivist index``/``reindex`` does; return the seconds spent, wall-clock
+    and CPU (this process's)."""
+    index = search_index(settings)
+    batch = max(1, round(batch_pages / 3.5))  # the corpus averages 3.5 pages a document
+    started, started_cpu = time.perf_counter(), time.process_time()
+    done = 0
+    for start in range(0, len(document_ids), batch):
+        done += index_documents(index, document_ids[start : start + batch])
+        if start // batch % 10 == 9:
+            spent = time.perf_counter() - started
+            print(f"    {done:>7} pages, {done / spent:,.0f} pages/s", flush=True)
+    return time.perf_counter() - started, time.process_time() - started_cpu
 
 
 class BackgroundServer:
@@ -240,37 +361,73 @@ def graphql_search(client: httpx2.Client, account: Account, query: str) -> int:
 Mix = list[tuple[str, str, Account]]
 
 
-def time_mix(mix: Mix, rounds: int, call: Callable[[str, Account], int]) -> dict[str, list[float]]:
-    """Run ``mix`` once to warm up, then ``rounds`` times; milliseconds per query name."""
+Timings = dict[str, list[float]]
+
+
+def time_mix(mix: Mix, rounds: int, call: Callable[[str, Account], int]) -> tuple[Timings, Timings]:
+    """Run ``mix`` once to warm up, then ``rounds`` times; milliseconds per query name, as
+    wall-clock time and as this process's CPU time (the server's and the client's threads
+    together: on a busy shared machine it shows what a quiet one would take, since waiting
+    for a core does not count)."""
     for _name, query, account in mix:
         call(query, account)
-    timings: dict[str, list[float]] = {name: [] for name, _, _ in mix}
+    wall: Timings = {name: [] for name, _, _ in mix}
+    cpu: Timings = {name: [] for name, _, _ in mix}
     for _ in range(rounds):
         for name, query, account in mix:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             call(query, account)
-            timings[name].append((time.perf_counter() - started) * 1000)
-    return timings
+            wall[name].append((time.perf_counter() - started) * 1000)
+            cpu[name].append((time.process_time() - started_cpu) * 1000)
+    return wall, cpu
+
+
+def flat(timings: Timings) -> list[float]:
+    return [value for values in timings.values() for value in values]
 
 
 def quantiles(values: list[float]) -> str:
     return " ".join(f"{corpus.percentile(values, q):>7.2f}" for q in (0.5, 0.95, 0.99))
 
 
-def bench(engine: str, pages: int, rounds: int) -> str:
+def rss_mb() -> float:
+    """This process's resident memory now (MB; 0 where /proc is missing)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def bench(engine: str, pages: int, rounds: int, batch_pages: int) -> str:
     """Build, index and measure one engine at one size; print as it goes; return the row."""
     folder = Path(tempfile.mkdtemp(prefix=f"bench-search-{engine}-"))
+    served = folder / "index-host"  # the folder xapian-tcpsrv serves (xapian-remote)
+    stack = ExitStack()
     try:
-        settings = make_settings(folder / "data", engine)
+        if engine == "xapian-remote":
+            settings = make_settings(folder / "data", "xapian", stack.enter_context(
+                index_server(served)))  # fmt: skip
+        else:
+            settings = make_settings(folder / "data", engine)
         db = configure_database(settings.database_url)
         with db.connection_context():
             migrate(db)
-            reader, auditor, terms = make_accounts(settings)
+            reader, auditor, owners = make_accounts(settings)
+            print(f"{engine}, {pages} pages: writing the database…", flush=True)
+            started = time.perf_counter()
+            ids = load_corpus_rows(pages, User.get_by_id(reader.viewer.id), owners)
+            print(f"  database written in {time.perf_counter() - started:.0f} s", flush=True)
             print(f"{engine}, {pages} pages: indexing…", flush=True)
-            seconds = build_index(settings, pages, terms, User.get_by_id(reader.viewer.id))
-        size = corpus.folder_size(settings.index_dir) / 1e6
+            seconds, cpu_seconds = build_index(settings, ids, batch_pages)
+            del ids
+        size = corpus.folder_size(served if settings.xapian_remote else settings.index_dir) / 1e6
         print(
-            f"  indexed in {seconds:.1f} s ({pages / seconds:,.0f} pages/s), {size:.1f} MB",
+            f"  indexed in {seconds:.1f} s ({pages / seconds:,.0f} pages/s;"
+            f" {pages / cpu_seconds:,.0f} pages per CPU second), {size:.1f} MB",
             flush=True,
         )
         # The typical principals of the mix are the reader's; the long list the auditor's.
@@ -278,7 +435,10 @@ def bench(engine: str, pages: int, rounds: int) -> str:
             (name, query, auditor if len(principals) > len(reader.viewer.principals) else reader)
             for name, query, principals in corpus.query_mix()
         ]
-        index: SearchIndex = search_index(settings)  # the handle the resolver uses
+        # A handle of its own, like the one each of the resolver's threads opens.
+        index: SearchIndex = open_index(
+            settings.search_backend, settings.index_dir, remote=settings.xapian_remote
+        )
 
         def raw(query: str, account: Account) -> int:
             return index.search(query, principals=account.viewer.principals, limit=LIMIT).total
@@ -295,33 +455,43 @@ def bench(engine: str, pages: int, rounds: int) -> str:
                 engine_total, api_total = raw(query, account), api(query, account)
                 note = "" if engine_total == api_total else "  MISMATCH"
                 print(f"  {name:<18} {engine_total:>7} hits engine, {api_total:>7} API{note}")
-            raw_times = time_mix(mix, rounds, raw)
-            api_times = time_mix(mix, rounds, api)
-        print(f"  {'median ms':<18} {'engine':>8} {'API':>8}", flush=True)
+            raw_times, raw_cpu = time_mix(mix, rounds, raw)
+            api_times, api_cpu = time_mix(mix, rounds, api)
+            rss = rss_mb()
+        index.close()
+        print(f"  {'median ms':<18} {'engine':>8} {'API':>8} {'CPU engine':>11} {'CPU API':>8}")
         for name in raw_times:
-            engine_median = corpus.percentile(raw_times[name], 0.5)
-            api_median = corpus.percentile(api_times[name], 0.5)
-            print(f"  {name:<18} {engine_median:>8.2f} {api_median:>8.2f}", flush=True)
-        all_raw = [value for values in raw_times.values() for value in values]
-        all_api = [value for values in api_times.values() for value in values]
+            medians = [
+                corpus.percentile(timings[name], 0.5)
+                for timings in (raw_times, api_times, raw_cpu, api_cpu)
+            ]
+            print(
+                f"  {name:<18} {medians[0]:>8.2f} {medians[1]:>8.2f} {medians[2]:>11.2f}"
+                f" {medians[3]:>8.2f}",
+                flush=True,
+            )
+        all_raw, all_api = flat(raw_times), flat(api_times)
+        cpu = f"  {quantiles(flat(raw_cpu))}  {quantiles(flat(api_cpu))}"
         row = (
-            f"{engine:<7} {pages:>7} {pages / seconds:>8,.0f} {size:>8.1f}"
+            f"{engine:<13} {pages:>7} {pages / seconds:>8,.0f} {size:>8.1f} {rss:>7.0f}"
             f"  {quantiles(all_raw)}  {quantiles(all_api)}"
         )
         print(HEADER + "\n" + row, flush=True)
-        return row
+        print(f"  CPU ms: engine p50/p95/p99 {cpu[2:]}  (GraphQL: server and client)", flush=True)
+        return row + "\n" + f"{'  CPU ms':<42}{cpu}"
     finally:
         # The resolver's handle is cached per process; close it before its folder goes.
-        handles = core_search._indexes
-        for key in [key for key in handles if key[1].startswith(str(folder))]:
+        handles = core_search._handles.indexes
+        for key in list(handles):
             handles.pop(key).close()
         if not database.is_closed():
             database.close()
+        stack.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 
 HEADER = (
-    f"{'engine':<7} {'pages':>7} {'pages/s':>8} {'size MB':>8}"
+    f"{'engine':<13} {'pages':>7} {'pages/s':>8} {'size MB':>8} {'RSS MB':>7}"
     f"  {'engine p50 / p95 / p99 ms':>23}  {'GraphQL p50 / p95 / p99 ms':>23}"
 )
 
@@ -331,12 +501,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, nargs="+", default=[10_000])
     parser.add_argument("--engines", nargs="+", default=["xapian", "whoosh"])
     parser.add_argument("--rounds", type=int, default=30, help="times the query mix runs")
+    parser.add_argument(
+        "--batch-pages", type=int, default=1000, help="about this many pages per index write"
+    )
     args = parser.parse_args(argv)
     rows = []
     started = time.monotonic()
     for pages in args.pages:
         for engine in args.engines:
-            rows.append(bench(engine, pages, args.rounds))
+            rows.append(bench(engine, pages, args.rounds, args.batch_pages))
     print(f"\n{len(corpus.query_mix())} queries x {args.rounds} rounds per side", flush=True)
     print(HEADER + "\n" + "\n".join(rows))
     print(f"total {time.monotonic() - started:.0f} s", flush=True)

@@ -111,3 +111,41 @@ def test_previews_are_never_enlarged_and_can_be_webp(samples: Any) -> None:
         assert large.format == "WEBP" and large.size == (300, 100)
     with Image.open(io.BytesIO(previews["thumbnail"])) as thumbnail:
         assert thumbnail.size == (200, 67)
+
+
+def test_conversion_holds_one_decoded_frame_at_a_time(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    from PIL import ImageDraw
+
+    frame = Image.new("RGB", (2500, 3500), "white")
+    draw = ImageDraw.Draw(frame)
+    for y in range(0, 3500, 40):
+        draw.text((50, y), f"line {y} of a scanned page", fill="black")
+    paths = {}
+    for count in (1, 8):
+        paths[count] = tmp_path / f"scan{count}.tif"
+        frame.save(paths[count], save_all=True, append_images=[frame] * (count - 1))
+    program = textwrap.dedent(
+        """
+        import resource, sys
+        from archivist.core.images import image_to_pdf
+        assert image_to_pdf(sys.argv[1], sys.argv[2]) == int(sys.argv[3])
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        """
+    )
+
+    def peak_mib(count: int) -> float:
+        out = str(tmp_path / f"out{count}.pdf")
+        run = subprocess.run(
+            [sys.executable, "-c", program, str(paths[count]), out, str(count)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return int(run.stdout) / 1024
+
+    one, eight = peak_mib(1), peak_mib(8)
+    print(f"converting 1 frame: {one:.0f} MiB peak, 8 frames: {eight:.0f} MiB")
+    # Each decoded frame is 25 MiB as RGB and more inside PDFium; 8 held at once cost 200 MiB.
+    assert eight - one < 40

@@ -114,7 +114,7 @@ def test_broken_page_tree(samples: Any, tmp_path: Path, pages_object: bytes) -> 
 
 def test_too_many_pages(samples: Any, tmp_path: Path) -> None:
     pdf = samples.blank_pdf(tmp_path / "a.pdf", [(100, 100)] * 3)
-    assert_refused(pdf, DocumentErrorCode.TOO_LARGE, max_pages=2)
+    assert_refused(pdf, DocumentErrorCode.TOO_MANY_PAGES, max_pages=2)
 
 
 def test_decompression_bomb_is_refused_from_its_header(samples: Any, tmp_path: Path) -> None:
@@ -190,3 +190,65 @@ def test_thousands_of_pages_open_cheaply(samples: Any, tmp_path: Path) -> None:
     extra_mib = (peak_kib("inspect") - peak_kib("import")) / 1024
     print(f"inspecting 5000 pages took {extra_mib:.1f} MiB beyond the imports")
     assert extra_mib < 40
+
+
+def _fax_bomb(path: Path, frames: int = 8, side: int = 10_000) -> Path:
+    """A multi-page bilevel TIFF of blank ``side`` x ``side`` px frames: tiny file, huge pixels."""
+    frame = Image.new("1", (side, side), 1)
+    frame.save(path, save_all=True, append_images=[frame] * (frames - 1), compression="group4")
+    return path
+
+
+def test_fax_bomb_is_refused_from_its_headers_in_little_memory(tmp_path: Path) -> None:
+    path = _fax_bomb(tmp_path / "fax.tif")
+    assert path.stat().st_size < 64 * 1024  # 800 Mpx in about 51 KiB
+    error = assert_refused(path, DocumentErrorCode.IMAGE_TOO_LARGE)
+    assert "megapixels together" in error.message
+    # Peak memory of a fresh process: only imports, then imports and the upload's two steps
+    # (inspect, convert), both refusing the file before decoding a single frame.
+    program = textwrap.dedent(
+        f"""
+        import resource, sys
+        from archivist.core.document_errors import DocumentError
+        from archivist.core.images import image_to_pdf
+        from archivist.core.pdf import inspect_document
+        if sys.argv[1] == "upload":
+            for step in (lambda: inspect_document({str(path)!r}),
+                         lambda: image_to_pdf({str(path)!r}, {str(tmp_path / "out.pdf")!r})):
+                try:
+                    step()
+                except DocumentError as error:
+                    assert error.code == "IMAGE_TOO_LARGE", error
+                else:
+                    raise AssertionError("accepted")
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        """
+    )
+
+    def peak_kib(mode: str) -> int:
+        run = subprocess.run(
+            [sys.executable, "-c", program, mode], capture_output=True, text=True, check=True
+        )
+        return int(run.stdout)
+
+    extra_mib = (peak_kib("upload") - peak_kib("import")) / 1024
+    print(f"refusing the fax bomb took {extra_mib:.1f} MiB beyond the imports")
+    assert extra_mib < 30
+
+
+def test_total_pixels_and_frames_have_their_own_limits(tmp_path: Path) -> None:
+    path = _fax_bomb(tmp_path / "small.tif", frames=3, side=1000)  # 3 Mpx in all
+    assert inspect_document(path).page_count == 3
+    assert_refused(path, DocumentErrorCode.IMAGE_TOO_LARGE, max_total_pixels=2_500_000)
+    error = assert_refused(path, DocumentErrorCode.TOO_MANY_PAGES, max_pages=2)
+    assert "more than 2 pages" in error.message
+
+
+def test_pdf_page_larger_than_the_format_allows_is_refused(samples: Any, tmp_path: Path) -> None:
+    path = tmp_path / "wide.pdf"
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 20000 100] >>"
+    path.write_bytes(
+        samples.handmade_pdf([CATALOG, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", page])
+    )
+    error = assert_refused(path, DocumentErrorCode.PAGE_TOO_LARGE)
+    assert "Page 1" in error.message

@@ -9,12 +9,17 @@ from typing import Any
 import pypdfium2
 import pypdfium2.raw as pdfium_c
 import pytest
+from PIL import Image
+from samples import DEJAVU_SANS, cid_font_pdf, font_text_pdf, image_pdf
 
+from archivist.core.pages import words_to_text
 from archivist.core.pdf import render_page
 from archivist.core.text_layer import (
     _PageFrame,
     extract_text_layer,
     has_usable_text,
+    is_usable,
+    read_text_layer,
     write_searchable_pdf,
 )
 from archivist.core.words import Word
@@ -62,6 +67,67 @@ def test_usable_text_heuristic() -> None:
     assert not has_usable_text(words_of(garbled))
     # Mostly punctuation is not words either.
     assert not has_usable_text(words_of(" ".join(["...", "--", "|", "ab"] * 5)))
+
+
+def test_a_short_born_digital_page_keeps_its_text_layer(tmp_path: Path) -> None:
+    # A PDF/A page whose whole text is two Japanese words: not a scan, so its text is kept.
+    pdf = cid_font_pdf(tmp_path / "japanese.pdf", [("日本語", 72, 100), ("テキスト", 180, 100)])
+    layer = read_text_layer(pdf, 0)
+    assert [word.text for word in layer.words] == ["日本語", "テキスト"]
+    assert layer.unmapped == 0 and not layer.is_scan
+    assert is_usable(layer)
+
+
+def test_cjk_text_counts_by_characters() -> None:
+    # Eight characters are eight words, though written without spaces.
+    assert has_usable_text(words_of("東京都千代田区丸の内"), scan=True)
+    assert not has_usable_text(words_of("日本語"), scan=True)
+    assert has_usable_text(words_of("日本語"), scan=False)
+    # Short text that is not words is not usable anywhere.
+    assert not has_usable_text(words_of("- 3 -"), scan=False)
+    assert not has_usable_text(words_of("\ue001\ue002 \ue003\ue004"), scan=False)
+    # A font without a Unicode map: readable-looking characters, but mapped by guesswork.
+    assert not has_usable_text(words_of("Invoice total"), scan=False, unmapped=4)
+
+
+def test_a_stamp_on_a_scan_is_not_a_text_layer(tmp_path: Path) -> None:
+    scan = image_pdf(tmp_path / "scan.pdf", Image.new("L", (1240, 1754), 255))
+    pdf = pypdfium2.PdfDocument(scan)
+    page = pdf[0]
+    font = pdfium_c.FPDFText_LoadStandardFont(pdf.raw, b"Helvetica")
+    obj = pdfium_c.FPDFPageObj_CreateTextObj(pdf.raw, font, ctypes.c_float(8.0))
+    encoded = "Scanned 2024-03-01 by ACME".encode("utf-16-le") + b"\x00\x00"
+    buffer = ctypes.create_string_buffer(encoded, len(encoded))
+    pdfium_c.FPDFText_SetText(obj, ctypes.cast(buffer, ctypes.POINTER(pdfium_c.FPDF_WCHAR)))
+    pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, 20, 20)
+    pdfium_c.FPDFPage_InsertObject(page.raw, obj)
+    assert pdfium_c.FPDFPage_GenerateContent(page.raw)
+    page.close()
+    stamped = tmp_path / "stamped.pdf"
+    pdf.save(str(stamped))
+    pdf.close()
+    layer = read_text_layer(stamped, 0)
+    assert layer.is_scan and len(layer.words) == 4
+    assert not is_usable(layer)
+
+
+RTL_LINES = {
+    "hebrew": "זהו מסמך בדיקה עם שמונה מילים בעברית לפחות כאן",
+    "arabic": "هذه وثيقة اختبار فيها ثماني كلمات باللغة العربية",
+}
+
+
+@pytest.mark.parametrize("language", sorted(RTL_LINES))
+def test_right_to_left_text_layer_reads_in_logical_order(tmp_path: Path, language: str) -> None:
+    if not DEJAVU_SANS.exists():
+        pytest.skip(f"needs {DEJAVU_SANS} (Debian's fonts-dejavu-core) for Hebrew and Arabic")
+    line = RTL_LINES[language]
+    pdf = font_text_pdf(tmp_path / f"{language}.pdf", [line, "Total 12.50"], DEJAVU_SANS)
+    layer = read_text_layer(pdf, 0)
+    assert is_usable(layer)
+    # The first word of the sentence stands rightmost on the page, and comes first.
+    assert layer.words[0].x0 > layer.words[1].x1
+    assert words_to_text(layer.words) == f"{line}\nTotal 12.50"
 
 
 @pytest.mark.parametrize("rotation", [0, 90, 180, 270])

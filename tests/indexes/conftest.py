@@ -1,22 +1,27 @@
-"""Fixtures for the search contract suite: every test runs against both engines."""
+"""Fixtures for the search contract suite: every test runs against both engines, and against
+Xapian's remote backend (a real ``xapian-tcpsrv`` serving the index folder)."""
 
 from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from xapian_server import xapian_server
 
 from archivist.indexes import PageRecord, SearchIndex, open_index
 
-ENGINES = ("xapian", "whoosh")
+# "xapian-remote": the xapian engine through xapian-tcpsrv (ARCHIVIST_XAPIAN_REMOTE).
+ENGINES = ("xapian", "whoosh", "xapian-remote")
 BENCH_SCRIPT = Path(__file__).parents[2] / "scripts" / "bench" / "search_engines.py"
 
 MakePage = Callable[..., PageRecord]
+OpenEngine = Callable[..., SearchIndex]
 
 
 def page_record(
@@ -46,9 +51,38 @@ def engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+class EngineOpener:
+    """``opener(path, **options)`` opens the engine's index at folder ``path``; for
+    "xapian-remote", through a ``xapian-tcpsrv`` serving that folder (one per folder, all
+    stopped by :meth:`close`). Forked processes may call it for a folder opened before."""
+
+    def __init__(self, engine: str) -> None:
+        self.engine = engine
+        self.servers: dict[Path, str] = {}
+        self._stack = ExitStack()
+
+    def __call__(self, path: str | Path, **options: Any) -> SearchIndex:
+        if self.engine != "xapian-remote":
+            return open_index(self.engine, path, **options)
+        folder = Path(path)
+        if folder not in self.servers:
+            self.servers[folder] = self._stack.enter_context(xapian_server(folder))
+        return open_index("xapian", path, remote=self.servers[folder], **options)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
 @pytest.fixture
-def index(engine: str, tmp_path: Path) -> Iterator[SearchIndex]:
-    with open_index(engine, tmp_path / "index") as opened:
+def open_engine(engine: str) -> Iterator[OpenEngine]:
+    opener = EngineOpener(engine)
+    yield opener
+    opener.close()
+
+
+@pytest.fixture
+def index(open_engine: OpenEngine, tmp_path: Path) -> Iterator[SearchIndex]:
+    with open_engine(tmp_path / "index") as opened:
         yield opened
 
 
@@ -77,7 +111,9 @@ def library(
 ) -> Iterator[SearchIndex]:
     """A small, hand-written set of documents that the query tests search (read only,
     so it is built once per engine)."""
-    index = open_index(str(request.param), tmp_path_factory.mktemp("library") / "index")
+    opener = EngineOpener(str(request.param))
+    request.addfinalizer(opener.close)
+    index = opener(tmp_path_factory.mktemp("library") / "index")
     p = page_record
     index.replace_document(1, [
         p(1, 1, "Invoice for electricity. The total amount due is 120 euros."

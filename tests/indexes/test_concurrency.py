@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from pathlib import Path
 
-from archivist.indexes import open_index
+from archivist.indexes import SearchIndex
 
+OpenEngine = Callable[..., SearchIndex]  # the open_engine fixture
 WRITERS = 2
 DOCUMENTS_EACH = 25
 
 
-def write_documents(engine: str, path: str, writer: int, page_record) -> None:
+def write_documents(open_engine: OpenEngine, path: str, writer: int, page_record) -> None:
     """Index this writer's documents one commit at a time, and rewrite a shared one."""
-    with open_index(engine, path) as index:
+    with open_engine(path) as index:
         for n in range(DOCUMENTS_EACH):
             document_id = writer * 1000 + n
             index.replace_document(
@@ -24,17 +26,19 @@ def write_documents(engine: str, path: str, writer: int, page_record) -> None:
             )
 
 
-def test_concurrent_writers_lose_nothing(engine: str, tmp_path: Path, make_page) -> None:
+def test_concurrent_writers_lose_nothing(
+    open_engine: OpenEngine, tmp_path: Path, make_page
+) -> None:
     path = str(tmp_path / "index")
-    open_index(engine, path).close()
+    open_engine(path).close()
     context = multiprocessing.get_context("fork")  # fork: the writers share our fixtures
     processes = [
-        context.Process(target=write_documents, args=(engine, path, writer, make_page))
+        context.Process(target=write_documents, args=(open_engine, path, writer, make_page))
         for writer in range(1, WRITERS + 1)
     ]
     for process in processes:
         process.start()
-    with open_index(engine, path) as reader:
+    with open_engine(path) as reader:
         while any(process.is_alive() for process in processes):
             reader.search("concurrent", principals=["user:1"])  # never blocks, never fails
         for process in processes:

@@ -83,3 +83,17 @@ def test_random_garbage_is_a_result_or_a_query_error(index: SearchIndex, make_pa
         except QueryError:
             outcomes["errors"] += 1
     assert outcomes["results"] > 20 and outcomes["errors"] > 20
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["(" * 400 + "word" + ")" * 400, "NOT " * 200 + "word", "-(" * 300 + "word" + ")" * 300],
+)
+def test_deep_nesting_is_a_query_error(index: SearchIndex, query: str) -> None:
+    with pytest.raises(QueryError) as raised:
+        index.search(query[:1000], principals=["user:1"])
+    assert "nests too deep" in str(raised.value)
+
+
+def test_nesting_within_the_limit_parses() -> None:
+    assert parse_query("(" * 20 + "word" + ")" * 20) == Word("word")

@@ -213,3 +213,46 @@ def test_naive_datetimes_are_utc(index: SearchIndex, make_page) -> None:
     assert index.search("created:2024-06-01", principals=["user:1"]).total == 1
     aware = datetime(2024, 6, 1, 0, 30, tzinfo=UTC)
     assert naive.replace(tzinfo=UTC) == aware
+
+
+def test_accents_are_folded_and_exact_forms_rank_first(index: SearchIndex, make_page) -> None:
+    index.replace_document(1, [make_page(1, 1, "Décoration intérieure et façade.", language="fr")])
+    index.replace_document(
+        2, [make_page(2, 1, "Decoration interieure sans accents.", language="fr")]
+    )
+    index.replace_document(3, [make_page(3, 1, "Nothing of the sort here.")])
+
+    def ranked(query: str) -> list[int]:
+        return [hit.document_id for hit in index.search(query, principals=["user:1"]).hits]
+
+    assert ranked("interieure") == [2, 1]
+    assert ranked("intérieure") == [1, 2]
+    assert ranked("INTÉRIEURE") == [1, 2]
+    assert ranked("facade") == [1]
+    assert ranked('"decoration interieure"') == [2, 1]
+    assert ranked('"décoration intérieure"') == [1, 2]
+    assert ranked("interi*") == [2, 1]
+    assert ranked("title:document interieure") == [2, 1]
+    hit = index.search("interieure", principals=["user:1"]).hits[1]
+    assert hit.document_id == 1 and "<mark>intérieure</mark>" in hit.snippet
+    assert hit.matched_terms == ("intérieure",)
+
+
+def test_cjk_text_is_found_by_its_bigrams(index: SearchIndex, make_page) -> None:
+    index.replace_document(
+        1, [make_page(1, 1, "宇宙塵は星間物質の一種です。Cosmic dust.", language="ja")]
+    )
+    index.replace_document(2, [make_page(2, 1, "宇宙の塵と星", language="ja")])
+    index.replace_document(3, [make_page(3, 1, "塵", language="ja")])
+
+    def found(query: str) -> list[int]:
+        return sorted(hit.document_id for hit in index.search(query, principals=["user:1"]).hits)
+
+    assert found("宇宙塵") == [1]  # its bigrams must stand together
+    assert found("星間物質") == [1]
+    assert found("宇宙") == [1, 2]
+    assert found("塵宇宙") == []
+    assert found("宇宙塵 dust") == [1]
+    assert found("塵") == [3]  # a lone character is indexed as itself
+    hit = index.search("宇宙塵", principals=["user:1"]).hits[0]
+    assert hit.snippet.startswith("<mark>宇</mark><mark>宙</mark><mark>塵</mark>は")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from archivist.indexes import IndexLockTimeout, SearchIndex, open_index
 from archivist.indexes.locking import write_lock
 
+OpenEngine = Callable[..., SearchIndex]  # the open_engine fixture
 USER = ["user:1"]
 
 
@@ -90,24 +93,28 @@ def test_records_must_belong_to_the_document(index: SearchIndex, make_page) -> N
 
 
 def test_a_second_handle_sees_writes_and_data_persists(
-    engine: str, tmp_path: Path, make_page
+    open_engine: OpenEngine, tmp_path: Path, make_page
 ) -> None:
     with (
-        open_index(engine, tmp_path / "ix") as writer,
-        open_index(engine, tmp_path / "ix") as reader,
+        open_engine(tmp_path / "ix") as writer,
+        open_engine(tmp_path / "ix") as reader,
     ):
         assert found(reader, "persist") == set()  # opened before the write
         writer.replace_document(1, [make_page(1, 1, "persist me")])
         assert found(reader, "persist") == {(1, 1)}
-    with open_index(engine, tmp_path / "ix") as again:
+    with open_engine(tmp_path / "ix") as again:
         assert again.document_versions() == {1: 101}
 
 
 def test_a_held_write_lock_times_out_with_a_clear_error(
-    engine: str, tmp_path: Path, make_page
+    engine: str, open_engine: OpenEngine, tmp_path: Path, make_page
 ) -> None:
-    with open_index(engine, tmp_path / "ix", lock_timeout=0.2) as index:
-        with write_lock(tmp_path / "ix"):
+    with open_engine(tmp_path / "ix", lock_timeout=0.2) as index, ExitStack() as held:
+        if engine == "xapian-remote":  # the server's one writable connection is the lock
+            held.enter_context(open_engine(tmp_path / "ix").job_lock())
+        else:
+            held.enter_context(write_lock(tmp_path / "ix"))
+        with held:
             with pytest.raises(IndexLockTimeout, match="write lock"):
                 index.replace_document(1, [make_page(1, 1, "blocked")])
             assert index.search("blocked", principals=USER).total == 0  # readers never wait
@@ -118,3 +125,16 @@ def test_a_held_write_lock_times_out_with_a_clear_error(
 def test_unknown_backend(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match='Unknown search backend "solr"'):
         open_index("solr", tmp_path)
+
+
+def test_clearing_an_older_whoosh_index_takes_todays_schema(tmp_path: Path, make_page) -> None:
+    from whoosh import fields, index
+
+    from archivist.indexes.whoosh_index import _schema
+
+    older = fields.Schema(**{n: f for n, f in _schema().items() if "folded" not in n})
+    index.create_in(str(tmp_path), older).close()  # as made before accents were folded
+    with open_index("whoosh", tmp_path) as opened:
+        opened.clear()  # what `archivist reindex` does first
+        opened.replace_document(1, [make_page(1, 1, "intérieure")])
+        assert found(opened, "interieure") == {(1, 1)}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -63,8 +67,47 @@ def invoice_page() -> KnownPage:
 
 
 @pytest.fixture(scope="session")
-def easyocr_engine() -> EasyOcrEngine:
-    return EasyOcrEngine()
+def model_cache() -> Path:
+    """EasyOCR's ONNX exports, made once per machine (the pipeline tests use the same folder)."""
+    # The same folder as ARCHIVIST_MODEL_CACHE in tests/conftest.py's PIPELINE_ENV.
+    return Path(tempfile.gettempdir()) / "archivist-test-models"
+
+
+@pytest.fixture(scope="session")
+def easyocr_engine(model_cache: Path) -> EasyOcrEngine:
+    """EasyOCR as workers run it by default (``auto``: OpenVINO on a CPU with bf16, else its
+    weights on ONNX Runtime)."""
+    return EasyOcrEngine(cache_dir=str(model_cache))
+
+
+@pytest.fixture(scope="session")
+def easyocr_onnx_engine(model_cache: Path) -> EasyOcrEngine:
+    """EasyOCR's exported weights on ONNX Runtime (float32)."""
+    return EasyOcrEngine(runtime="onnx", cache_dir=str(model_cache))
+
+
+@pytest.fixture(scope="session")
+def easyocr_openvino_engine(model_cache: Path) -> EasyOcrEngine:
+    """The same files on OpenVINO, in the CPU's best precision (bf16 where it has it)."""
+    pytest.importorskip("openvino")
+    return EasyOcrEngine(runtime="openvino", cache_dir=str(model_cache))
+
+
+@pytest.fixture(scope="session")
+def easyocr_torch_engine() -> EasyOcrEngine:
+    """EasyOCR's own ``Reader`` on torch: the reference the fast path is held to."""
+    return EasyOcrEngine(runtime="torch")
+
+
+@pytest.fixture(scope="session")
+def degraded() -> ModuleType:
+    """``scripts/bench/degraded_pages.py``: the bench's harder pages, loaded by path."""
+    path = Path(__file__).resolve().parents[2] / "scripts" / "bench" / "degraded_pages.py"
+    spec = importlib.util.spec_from_file_location("degraded_pages", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")
@@ -74,8 +117,15 @@ def tesseract_engine() -> TesseractEngine:
     return TesseractEngine()
 
 
-@pytest.fixture(params=[pytest.param("easyocr", marks=pytest.mark.slow), "tesseract"])
+@pytest.fixture(
+    params=[
+        pytest.param("easyocr", marks=pytest.mark.slow),
+        pytest.param("easyocr_torch", marks=pytest.mark.slow),
+        "tesseract",
+    ]
+)
 def engine(request: pytest.FixtureRequest) -> OcrEngine:
-    """Each OCR engine in turn: the contract suite runs against both."""
+    """Each OCR engine (and EasyOCR's reference runtime) in turn: the contract suite runs
+    against all."""
     fixture: OcrEngine = request.getfixturevalue(f"{request.param}_engine")
     return fixture

@@ -15,6 +15,7 @@ from archivist.jobs.ocr_engines import (
     TesseractEngine,
     get_easyocr_reader,
     get_engine,
+    split_quad_into_words,
     split_run_into_words,
     tesseract_language,
 )
@@ -24,6 +25,19 @@ def test_a_run_is_split_into_words_by_character_position() -> None:
     words = split_run_into_words("ab cd", (0.0, 10.0, 50.0, 20.0), 0.8)
     assert words == [Word("ab", 0, 10, 20, 20, 0.8), Word("cd", 30, 10, 50, 20, 0.8)]
     assert split_run_into_words("", (0, 0, 1, 1), 1.0) == []
+
+
+def test_a_tilted_run_gives_each_word_its_own_part_of_the_line() -> None:
+    # A line 1,000 px long falling 35 px (2 degrees), 40 px high: the first word sits at the
+    # top of the run's upright box, the last at its bottom, each about 40 px high.
+    quad = [[0.0, 100.0], [1000.0, 135.0], [998.6, 175.0], [-1.4, 140.0]]
+    first, middle, last = split_quad_into_words("alpha bravo charl", quad, 0.9)
+    assert (first.text, middle.text, last.text) == ("alpha", "bravo", "charl")
+    assert first.y0 == pytest.approx(100.0) and last.y1 == pytest.approx(175.0)
+    assert first.y0 < middle.y0 < last.y0 and first.y1 < middle.y1 < last.y1
+    for word in (first, middle, last):
+        assert 40 <= word.height <= 52
+    assert first.x0 == pytest.approx(-1.4) and last.x1 == pytest.approx(1000.0)
 
 
 def test_image_words_scale_to_points() -> None:
