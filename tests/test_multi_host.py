@@ -30,6 +30,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
 import pytest
+from redis import Redis
+from rq import Worker
 from hosts import Host, Network, require_namespaces
 from samples import text_pdf
 from support import free_port, login, settings_env, upload, wait_for_http
@@ -185,6 +187,11 @@ def test_api_and_workers_on_separate_hosts(
     try:
         for base, server in zip(bases, servers, strict=True):
             wait_for_http(f"{base}/health", timeout=90, process=server)
+        # Both worker hosts serve the queues before the first upload (loading the OCR model
+        # takes a while on a busy machine; a late one would find the work already done).
+        queue_redis = Redis(host=services, port=redis_port)
+        _wait("both workers", lambda: {worker.name for worker in Worker.all(queue_redis)}
+              >= {worker.name for worker in workers}, 180)  # fmt: skip
         for user in USERS:
             make_user(user)
         tokens = {user: login(clients[0], user) for user in USERS}
