@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from peewee import Database
@@ -142,6 +143,51 @@ def chromium_path() -> str:
             pytest.fail("chromium is required (ARCHIVIST_REQUIRE_BROWSER=1) but not installed")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     return CHROMIUM
+
+
+class OfflineBrowser:
+    """Debian's chromium under Playwright, for one test. Pages opened with ``new_page`` may
+    reach one origin (``host:port``) only: every other request is aborted and its URL listed
+    in ``refused``, so a test can assert that nothing left this host."""
+
+    ARGS = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
+
+    def __init__(self, browser: Any) -> None:
+        self.browser = browser
+        self.refused: list[str] = []
+
+    def new_page(self, origin: str, **options: Any) -> Any:
+        page = self.browser.new_page(**options)
+
+        def only_origin(route: Any, request: Any) -> None:
+            if urlsplit(request.url).netloc == origin:
+                route.continue_()
+            else:
+                self.refused.append(request.url)
+                route.abort()
+
+        page.route("**/*", only_origin)
+        return page
+
+
+@pytest.fixture
+def offline_browser(chromium_path: str) -> Iterator[OfflineBrowser]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, args=OfflineBrowser.ARGS
+        )
+        try:
+            yield OfflineBrowser(browser)
+        finally:
+            browser.close()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import httpx2 as httpx
 import numpy
 import pytest
-from conftest import serving
+from conftest import OfflineBrowser, serving
 from PIL import Image
 from samples import text_pdf
 from support import TEST_PASSWORD
@@ -92,215 +92,188 @@ def test_the_progress_page_end_to_end(
     redis_client: Any,
     make_user: Any,
     tmp_path: Path,
-    chromium_path: str,
+    offline_browser: OfflineBrowser,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     make_user("alice")
     workers.start("w1")
     workers.wait_registered(redis_client, 1)
     pdf = text_pdf(tmp_path / "minutes.pdf", PAGES)
     origin = urlsplit(live_server).netloc
-    refused: list[str] = []
     sockets: list[str] = []
     frames: list[str] = []
     problems: list[str] = []
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1360, "height": 1000})
+    page = offline_browser.new_page(origin, viewport={"width": 1360, "height": 1000})
 
-            def only_this_server(route: Any, request: Any) -> None:
-                if urlsplit(request.url).netloc == origin:
-                    route.continue_()
-                else:
-                    refused.append(request.url)
-                    route.abort()
+    def on_socket(socket: Any) -> None:
+        sockets.append(socket.url)
+        socket.on("framereceived", lambda payload: frames.append(str(payload)))
 
-            def on_socket(socket: Any) -> None:
-                sockets.append(socket.url)
-                socket.on("framereceived", lambda payload: frames.append(str(payload)))
+    page.on("websocket", on_socket)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"console: {message.text}") if message.type == "error" else None
+        ),
+    )
 
-            page.route("**/*", only_this_server)
-            page.on("websocket", on_socket)
-            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-            page.on(
-                "console",
-                lambda message: (
-                    problems.append(f"console: {message.text}") if message.type == "error" else None
-                ),
-            )
+    # "/" leads to the page; a wrong password is said in words, with its code.
+    page.goto(f"{live_server}/")
+    assert urlsplit(page.url).path == "/ui/"
+    page.fill("#login-username", "alice")
+    page.fill("#login-password", "not the password")
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#login-error")).to_contain_text("INVALID_CREDENTIALS")
 
-            # "/" leads to the page; a wrong password is said in words, with its code.
-            page.goto(f"{live_server}/")
-            assert urlsplit(page.url).path == "/ui/"
-            page.fill("#login-username", "alice")
-            page.fill("#login-password", "not the password")
-            page.click("#login-form button[type=submit]")
-            expect(page.locator("#login-error")).to_contain_text("INVALID_CREDENTIALS")
+    page.fill("#login-password", TEST_PASSWORD)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#username")).to_have_text("alice")
+    expect(page.locator("#live")).to_have_attribute("data-state", "live", timeout=30_000)
+    token = page.evaluate("sessionStorage.getItem('archivist.token')")
+    assert token
 
-            page.fill("#login-password", TEST_PASSWORD)
-            page.click("#login-form button[type=submit]")
-            expect(page.locator("#username")).to_have_text("alice")
-            expect(page.locator("#live")).to_have_attribute("data-state", "live", timeout=30_000)
-            token = page.evaluate("sessionStorage.getItem('archivist.token')")
-            assert token
+    # Upload with the file picker: the HTTP upload reports its own progress.
+    page.evaluate(WATCH_SQUARES)
+    page.set_input_files("#file-input", str(pdf))
+    upload = page.locator(".upload").first
+    expect(upload).to_have_attribute("data-state", "uploaded", timeout=30_000)
+    expect(upload.locator(".upload-state")).to_have_text("ready", timeout=120_000)
+    sent, total = (int(upload.get_attribute(name) or 0) for name in ("data-sent", "data-total"))
+    assert sent == total >= pdf.stat().st_size, (sent, total)
 
-            # Upload with the file picker: the HTTP upload reports its own progress.
-            page.evaluate(WATCH_SQUARES)
-            page.set_input_files("#file-input", str(pdf))
-            upload = page.locator(".upload").first
-            expect(upload).to_have_attribute("data-state", "uploaded", timeout=30_000)
-            expect(upload.locator(".upload-state")).to_have_text("ready", timeout=120_000)
-            sent, total = (
-                int(upload.get_attribute(name) or 0) for name in ("data-sent", "data-total")
-            )
-            assert sent == total >= pdf.stat().st_size, (sent, total)
+    # Both pages go to done live, and the document to ready.
+    document = page.locator(".document").first
+    expect(document.locator(".page[data-status=DONE]")).to_have_count(2, timeout=120_000)
+    expect(document).to_have_attribute("data-status", "READY", timeout=60_000)
+    expect(document.locator(".count")).to_contain_text("2 / 2 pages")
+    document_id = document.get_attribute("data-document-id")
+    # Each page was shown waiting, then being read (only a STARTED event says so), then
+    # done: the squares moved with the events.
+    seen = page.evaluate("window.seenSquares")
+    for number in ("1", "2"):
+        shown = [status for doc, n, status in seen if doc == document_id and n == number]
+        steps = [s for i, s in enumerate(shown) if i == 0 or shown[i - 1] != s]
+        assert steps == ["PENDING", "PROCESSING", "DONE"], (number, shown)
+    # The subscription delivered each page's completion.
+    assert all(url == f"ws://{origin}/graphql" for url in sockets), sockets
+    events = [
+        message["payload"]["data"]["documentsProgress"]
+        for message in map(json.loads, frames)
+        if message.get("type") == "next" and message["payload"].get("data")
+    ]
+    done = [e["pageNumber"] for e in events
+            if e["documentId"] == document_id and e["status"] == "PAGE_DONE"]  # fmt: skip
+    assert sorted(done) == [1, 2], events
 
-            # Both pages go to done live, and the document to ready.
-            document = page.locator(".document").first
-            expect(document.locator(".page[data-status=DONE]")).to_have_count(2, timeout=120_000)
-            expect(document).to_have_attribute("data-status", "READY", timeout=60_000)
-            expect(document.locator(".count")).to_contain_text("2 / 2 pages")
-            document_id = document.get_attribute("data-document-id")
-            # Each page was shown waiting, then being read (only a STARTED event says so), then
-            # done: the squares moved with the events.
-            seen = page.evaluate("window.seenSquares")
-            for number in ("1", "2"):
-                shown = [status for doc, n, status in seen if doc == document_id and n == number]
-                steps = [s for i, s in enumerate(shown) if i == 0 or shown[i - 1] != s]
-                assert steps == ["PENDING", "PROCESSING", "DONE"], (number, shown)
-            # The subscription delivered each page's completion.
-            assert all(url == f"ws://{origin}/graphql" for url in sockets), sockets
-            events = [
-                message["payload"]["data"]["documentsProgress"]
-                for message in map(json.loads, frames)
-                if message.get("type") == "next" and message["payload"].get("data")
-            ]
-            done = [e["pageNumber"] for e in events
-                    if e["documentId"] == document_id and e["status"] == "PAGE_DONE"]  # fmt: skip
-            assert sorted(done) == [1, 2], events
+    # The document: each page's preview beside its text.
+    document.locator("button.title").click()
+    viewer = page.locator("#viewer")
+    expect(viewer.locator(".viewer-page")).to_have_count(2, timeout=30_000)
+    expect(viewer.locator("#viewer-title")).to_have_text("minutes")
+    expect(viewer.locator("#viewer-title")).to_be_focused()  # where a reader starts
+    for number, words in enumerate(PAGES, start=1):
+        item = viewer.locator(f".viewer-page[data-page-number='{number}']")
+        expect(item.locator(".page-text")).to_have_text(" ".join(words))
+        image = item.locator("img")
+        expect(image).to_be_visible()
+        page.wait_for_function("(image) => image.complete && image.naturalWidth > 0",
+                               arg=image.element_handle())  # fmt: skip
 
-            # The document: each page's preview beside its text.
-            document.locator("button.title").click()
-            viewer = page.locator("#viewer")
-            expect(viewer.locator(".viewer-page")).to_have_count(2, timeout=30_000)
-            expect(viewer.locator("#viewer-title")).to_have_text("minutes")
-            expect(viewer.locator("#viewer-title")).to_be_focused()  # where a reader starts
-            for number, words in enumerate(PAGES, start=1):
-                item = viewer.locator(f".viewer-page[data-page-number='{number}']")
-                expect(item.locator(".page-text")).to_have_text(" ".join(words))
-                image = item.locator("img")
-                expect(image).to_be_visible()
-                page.wait_for_function("(image) => image.complete && image.naturalWidth > 0",
-                                       arg=image.element_handle())  # fmt: skip
+    # A malformed search says what is wrong, with its code.
+    page.fill("#search-input", '"unbalanced phrase')
+    page.press("#search-input", "Enter")
+    expect(page.locator("#search-summary")).to_contain_text("INVALID_QUERY")
 
-            # A malformed search says what is wrong, with its code.
-            page.fill("#search-input", '"unbalanced phrase')
-            page.press("#search-input", "Enter")
-            expect(page.locator("#search-summary")).to_contain_text("INVALID_QUERY")
+    # Search: the hit's preview with the word's box drawn over the word.
+    page.fill("#search-input", "approved")
+    page.press("#search-input", "Enter")
+    hit = page.locator(f".hit[data-document-id='{document_id}']")
+    expect(hit).to_have_count(1, timeout=30_000)
+    expect(hit.locator(".snippet mark")).to_have_text("approved")
+    box = hit.locator(".highlight")
+    expect(box).to_have_count(1)
+    image = hit.locator(".preview img")
+    page.wait_for_function("(image) => image.complete && image.naturalWidth > 0",
+                           arg=image.element_handle())  # fmt: skip
+    drawn = box.bounding_box()
+    shown = image.bounding_box()
+    assert drawn and shown
+    # Where the word is, by its own box on the page (points), scaled to the image.
+    words = _graphql(
+        live_server, token,
+        "query($id: ID!) { document(id: $id) { pages(first: 2) { edges { node {"
+        " number width words { text x0 y0 x1 y1 } } } } } }",
+        id=document_id,
+    )["data"]["document"]["pages"]["edges"][1]["node"]  # fmt: skip
+    word = next(w for w in words["words"] if w["text"] == "approved")
+    scale = shown["width"] / words["width"]
+    expected = {
+        "x": shown["x"] + word["x0"] * scale,
+        "y": shown["y"] + word["y0"] * scale,
+        "width": (word["x1"] - word["x0"]) * scale,
+        "height": (word["y1"] - word["y0"]) * scale,
+    }
+    assert _overlap(drawn, expected) > 0.6, (drawn, expected)
+    # And there is ink under the box in the preview image itself, none in a corner.
+    source = image.get_attribute("src")
+    assert source and urlsplit(source).netloc == origin
+    picture = Image.open(io.BytesIO(httpx.get(source).content)).convert("L")
+    factor = picture.width / shown["width"]
+    under = picture.crop((
+        int((drawn["x"] - shown["x"]) * factor), int((drawn["y"] - shown["y"]) * factor),
+        int((drawn["x"] - shown["x"] + drawn["width"]) * factor) + 1,
+        int((drawn["y"] - shown["y"] + drawn["height"]) * factor) + 1,
+    ))  # fmt: skip
+    assert numpy.asarray(under).min() < 100, "no ink under the highlight box"
+    corner = picture.crop((0, picture.height - 20, 20, picture.height))
+    assert numpy.asarray(corner).min() > 200
 
-            # Search: the hit's preview with the word's box drawn over the word.
-            page.fill("#search-input", "approved")
-            page.press("#search-input", "Enter")
-            hit = page.locator(f".hit[data-document-id='{document_id}']")
-            expect(hit).to_have_count(1, timeout=30_000)
-            expect(hit.locator(".snippet mark")).to_have_text("approved")
-            box = hit.locator(".highlight")
-            expect(box).to_have_count(1)
-            image = hit.locator(".preview img")
-            page.wait_for_function("(image) => image.complete && image.naturalWidth > 0",
-                                   arg=image.element_handle())  # fmt: skip
-            drawn = box.bounding_box()
-            shown = image.bounding_box()
-            assert drawn and shown
-            # Where the word is, by its own box on the page (points), scaled to the image.
-            words = _graphql(
-                live_server, token,
-                "query($id: ID!) { document(id: $id) { pages(first: 2) { edges { node {"
-                " number width words { text x0 y0 x1 y1 } } } } } }",
-                id=document_id,
-            )["data"]["document"]["pages"]["edges"][1]["node"]  # fmt: skip
-            word = next(w for w in words["words"] if w["text"] == "approved")
-            scale = shown["width"] / words["width"]
-            expected = {
-                "x": shown["x"] + word["x0"] * scale,
-                "y": shown["y"] + word["y0"] * scale,
-                "width": (word["x1"] - word["x0"]) * scale,
-                "height": (word["y1"] - word["y0"]) * scale,
-            }
-            assert _overlap(drawn, expected) > 0.6, (drawn, expected)
-            # And there is ink under the box in the preview image itself, none in a corner.
-            source = image.get_attribute("src")
-            assert source and urlsplit(source).netloc == origin
-            picture = Image.open(io.BytesIO(httpx.get(source).content)).convert("L")
-            factor = picture.width / shown["width"]
-            under = picture.crop((
-                int((drawn["x"] - shown["x"]) * factor), int((drawn["y"] - shown["y"]) * factor),
-                int((drawn["x"] - shown["x"] + drawn["width"]) * factor) + 1,
-                int((drawn["y"] - shown["y"] + drawn["height"]) * factor) + 1,
-            ))  # fmt: skip
-            assert numpy.asarray(under).min() < 100, "no ink under the highlight box"
-            corner = picture.crop((0, picture.height - 20, 20, picture.height))
-            assert numpy.asarray(corner).min() > 200
+    screenshot = os.environ.get("ARCHIVIST_UI_SCREENSHOT")
+    if screenshot:
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=screenshot)
 
-            screenshot = os.environ.get("ARCHIVIST_UI_SCREENSHOT")
-            if screenshot:
-                page.evaluate("window.scrollTo(0, 0)")
-                page.screenshot(path=screenshot)
+    # The same file again, dropped on the page: refused as a duplicate, said readably.
+    dropped = page.evaluate_handle(
+        DROP_FILE, [pdf.name, base64.b64encode(pdf.read_bytes()).decode()]
+    )
+    page.dispatch_event("#drop", "drop", {"dataTransfer": dropped})
+    again = page.locator(".upload").first
+    expect(again).to_have_attribute("data-state", "refused", timeout=30_000)
+    expect(again).to_contain_text("DUPLICATE")
+    expect(again.locator("button.link")).to_contain_text("minutes")
 
-            # The same file again, dropped on the page: refused as a duplicate, said readably.
-            dropped = page.evaluate_handle(
-                DROP_FILE, [pdf.name, base64.b64encode(pdf.read_bytes()).decode()]
-            )
-            page.dispatch_event("#drop", "drop", {"dataTransfer": dropped})
-            again = page.locator(".upload").first
-            expect(again).to_have_attribute("data-state", "refused", timeout=30_000)
-            expect(again).to_contain_text("DUPLICATE")
-            expect(again.locator("button.link")).to_contain_text("minutes")
+    # The tab keeps its session over a reload, and the list comes back as it was.
+    page.reload()
+    expect(page.locator("#username")).to_have_text("alice")
+    expect(page.locator(f".document[data-document-id='{document_id}']")).to_have_attribute(
+        "data-status", "READY"
+    )
+    expect(page.locator("#live")).to_have_attribute("data-state", "live", timeout=30_000)
 
-            # The tab keeps its session over a reload, and the list comes back as it was.
-            page.reload()
-            expect(page.locator("#username")).to_have_text("alice")
-            expect(page.locator(f".document[data-document-id='{document_id}']")).to_have_attribute(
-                "data-status", "READY"
-            )
-            expect(page.locator("#live")).to_have_attribute("data-state", "live", timeout=30_000)
+    # The token revoked elsewhere: the server closes the socket (4403), the page says why.
+    assert _graphql(live_server, token, "mutation { logout { ok } }")["data"]["logout"]["ok"]
+    ended = page.locator("#login-error")
+    expect(ended).to_contain_text("Your session ended", timeout=30_000)
+    expect(ended).to_contain_text("(TOKEN_REVOKED)")
+    expect(page.locator("#login-view")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('archivist.token')") is None
 
-            # The token revoked elsewhere: the server closes the socket (4403), the page says why.
-            assert _graphql(live_server, token, "mutation { logout { ok } }")["data"]["logout"][
-                "ok"
-            ]
-            ended = page.locator("#login-error")
-            expect(ended).to_contain_text("Your session ended", timeout=30_000)
-            expect(ended).to_contain_text("(TOKEN_REVOKED)")
-            expect(page.locator("#login-view")).to_be_visible()
-            assert page.evaluate("sessionStorage.getItem('archivist.token')") is None
-
-            # Log in again, and log out: the tab forgets the token, the server revoked it.
-            page.fill("#login-username", "alice")
-            page.fill("#login-password", TEST_PASSWORD)
-            page.click("#login-form button[type=submit]")
-            expect(page.locator("#who")).to_be_visible()
-            expect(page.locator("#username")).to_have_text("alice")
-            token = page.evaluate("sessionStorage.getItem('archivist.token')")
-            assert token
-            page.click("#logout")
-            expect(page.locator("#login-view")).to_be_visible()
-            assert page.evaluate("sessionStorage.getItem('archivist.token')") is None
-            after = _graphql(live_server, token, "{ me { username } }")
-            assert after["errors"][0]["extensions"]["code"] == "TOKEN_REVOKED"
-        finally:
-            browser.close()
-    assert refused == []
+    # Log in again, and log out: the tab forgets the token, the server revoked it.
+    page.fill("#login-username", "alice")
+    page.fill("#login-password", TEST_PASSWORD)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#who")).to_be_visible()
+    expect(page.locator("#username")).to_have_text("alice")
+    token = page.evaluate("sessionStorage.getItem('archivist.token')")
+    assert token
+    page.click("#logout")
+    expect(page.locator("#login-view")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('archivist.token')") is None
+    after = _graphql(live_server, token, "{ me { username } }")
+    assert after["errors"][0]["extensions"]["code"] == "TOKEN_REVOKED"
+    assert offline_browser.refused == []
     assert problems == []
