@@ -235,7 +235,7 @@ def _venv_tool(name: str) -> str:
 @pytest.mark.slow
 def test_ansible_playbook_is_lint_clean() -> None:
     """The bare-metal playbook passes ansible-lint's production profile and parses with the
-    example inventory (it is not applied to a host here)."""
+    example inventory (tests/test_ansible_install.py applies it to this machine)."""
     playbook = REPO / "deploy" / "ansible" / "site.yml"
     lint = subprocess.run(
         [_venv_tool("ansible-lint"), "--offline", "--profile", "production", str(playbook)],
