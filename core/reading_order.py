@@ -78,7 +78,7 @@ def reading_order(words: Sequence[Word]) -> list[Word]:
 def _level_order(words: Sequence[Word]) -> list[Word]:
     """:func:`reading_order` of words on a level page."""
     height = statistics.median(max(word.height, 1e-6) for word in words)
-    rtl = _is_rtl(words)
+    rtl = is_rtl(words)
     ordered: list[Word] = []
     for block in _blocks(list(words), height, rtl):
         for line in _lines(block):
@@ -149,7 +149,14 @@ def _strong_direction(text: str) -> tuple[int, int]:
     return ltr, rtl
 
 
-def _is_rtl(words: Sequence[Word]) -> bool:
+def direction(text: str) -> bool | None:
+    """True for a word written right to left, False left to right, None without letters
+    (numbers, punctuation) or with as many of each."""
+    ltr, rtl = _strong_direction(text)
+    return None if ltr == rtl else rtl > ltr
+
+
+def is_rtl(words: Sequence[Word]) -> bool:
     """Whether most strong characters of the words are written right to left."""
     ltr = rtl = 0
     for word in words:
@@ -177,7 +184,7 @@ def _lines(block: Sequence[Word]) -> list[list[Word]]:
     lines.sort(key=lambda line: line[0])
     result = []
     for _, _, members in lines:
-        rtl = _is_rtl(members)
+        rtl = is_rtl(members)
         members.sort(key=lambda w: -w.x1 if rtl else w.x0)
         result.append(members)
     return result

@@ -15,7 +15,13 @@ from functools import lru_cache
 from typing import Any
 
 from ariadne import ObjectType, QueryType
-from graphql import GraphQLResolveInfo
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
 from peewee import NodeList, fn
 
 from archivist.core.db import run_db
@@ -107,9 +113,34 @@ def _facet_tags(viewer: Viewer, names: list[str]) -> dict[str, Tag]:
     return found
 
 
+FACET_FIELDS = frozenset({"facets", "tagFacets"})
+
+
+def _selected(info: GraphQLResolveInfo) -> set[str]:
+    """The names of the fields asked of this field's result (through fragments too), on
+    any of the nodes that ask for it."""
+    names: set[str] = set()
+
+    def walk(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> None:
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                names.add(selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                walk(selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = info.fragments.get(name)
+                if fragment is not None and name not in seen:
+                    walk(fragment.selection_set, seen | {name})
+
+    for node in info.field_nodes:
+        walk(node.selection_set, frozenset())
+    return names
+
+
 def _run_search(
     settings: Settings, viewer: Viewer, text: str, limit: int, offset: int, grouped: bool,
-    folder_id: str | None = None, order: SearchOrder | None = None,
+    folder_id: str | None = None, order: SearchOrder | None = None, facets: bool = True,
 ) -> tuple[
     SearchResults, dict[tuple[int, int], Node], dict[tuple[int, int], Page], dict[str, Tag]
 ]:  # fmt: skip
@@ -127,6 +158,7 @@ def _run_search(
         results = search_index(settings).search(
             text, principals=viewer.principals, limit=limit, offset=offset,
             group_by_document=grouped, folder_id=scope, order=order or SearchOrder(),
+            facets=facets, exact_up_to=settings.search_exact_count,
         )  # fmt: skip
     except QueryError as error:
         raise UserFacingError("INVALID_QUERY", str(error), "query") from None
@@ -185,9 +217,11 @@ async def resolve_search(
     asked = json.dumps([query, folder_id, order_by], sort_keys=True, default=str)
     listing = f"search:{group_by}:{hashlib.sha256(asked.encode()).hexdigest()[:16]}"
     offset, limit = position_window("Query", "search", listing, **arguments)
+    # Facets count every match (and so make the total exact): only when they are asked for.
+    counted = bool(_selected(info) & FACET_FIELDS)
     results, nodes, pages, tags = await run_db(
         _run_search, context.settings, viewer, query, max(limit, 1), offset,
-        group_by == "DOCUMENT", folder_id, _order(order_by),
+        group_by == "DOCUMENT", folder_id, _order(order_by), counted,
     )  # fmt: skip
 
     def as_hit(hit: PageHit) -> dict[str, Any] | None:
@@ -218,6 +252,7 @@ async def resolve_search(
     facets = results.tag_facets if total else {}  # only left-out entries' tags: none
     return {
         "total_count": total,
+        "total_count_is_exact": results.total_exact,
         "edges": edges,
         "page_info": {
             "has_previous_page": offset > 0,

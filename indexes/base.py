@@ -62,6 +62,11 @@ class Scope:
 
     folder_id: int | None = None
     order: SearchOrder = RELEVANCE
+    # Count the facets (over every match: the total is then exact too).
+    facets: bool = True
+    # Without facets, matches an engine must check before it may estimate the total instead
+    # of counting it (None: always count).
+    exact_up_to: int | None = None
 
 
 @dataclass
@@ -78,6 +83,7 @@ class EngineResults:
     total: int
     hits: list[EngineHit]
     tagset_counts: dict[str, int]  # joined tag set of a page -> matching pages with it
+    exact: bool = True  # False: ``total`` is the engine's estimate
 
 
 class SearchIndex(ABC):
@@ -134,6 +140,8 @@ class SearchIndex(ABC):
         group_by_document: bool = False,
         folder_id: int | None = None,
         order: SearchOrder = RELEVANCE,
+        facets: bool = True,
+        exact_up_to: int | None = None,
     ) -> SearchResults:
         """Find the pages matching ``query`` that any of ``principals`` may read.
 
@@ -141,7 +149,12 @@ class SearchIndex(ABC):
         through them (through documents when ``group_by_document``: a document's pages are
         then its best ones, or with another order its first matching ones, and the hit is
         the first of them). ``folder_id`` keeps pages of documents in that folder or below
-        it. No principals find nothing. Raises
+        it. No principals find nothing.
+
+        Facets and the total are counted over every match. Without ``facets`` (then
+        ``tag_facets`` is empty), an engine may stop counting after ``exact_up_to`` matches
+        and estimate the total (``total_exact`` is then False): a common word in a large
+        archive costs the top hits, not a walk over all its pages. Raises
         :class:`QueryError` for a malformed query, ``ValueError`` for a negative offset
         or a limit outside 1..1000, ``TypeError`` if ``principals`` is a single string.
         """
@@ -153,9 +166,8 @@ class SearchIndex(ABC):
         readers = sorted({keyword(principal) for principal in principals} - {""})
         if not readers:
             return SearchResults(total=0, hits=[], tag_facets={})
-        found = self._search(
-            node, readers, limit, offset, group_by_document, Scope(folder_id, order)
-        )
+        scope = Scope(folder_id, order, facets, None if facets else exact_up_to)
+        found = self._search(node, readers, limit, offset, group_by_document, scope)
         highlighter = Highlighter.for_query(node, self._stem)
         hits = []
         for engine_hit in found.hits:
@@ -165,7 +177,7 @@ class SearchIndex(ABC):
                     _page_hit(page, score, highlighter) for page, score in engine_hit.pages
                 ]
             hits.append(hit)
-        return SearchResults(found.total, hits, _tag_facets(found.tagset_counts))
+        return SearchResults(found.total, hits, _tag_facets(found.tagset_counts), found.exact)
 
     def __enter__(self) -> SearchIndex:
         return self

@@ -84,11 +84,13 @@ class PageHit:
 class SearchResults:
     """One page of search results.
 
-    ``total`` is the exact number of matching pages (of documents when grouped) that the
-    searching principals may read; ``tag_facets`` maps each tag to its number of matching
-    pages, counted over all matches, not only this page of hits.
+    ``total`` is the number of matching pages (of documents when grouped) that the
+    searching principals may read: exact unless ``total_exact`` is False (an estimate, see
+    ``SearchIndex.search``); ``tag_facets`` maps each tag to its number of matching pages,
+    counted over all matches, not only this page of hits.
     """
 
     total: int
     hits: list[PageHit]
     tag_facets: dict[str, int]
+    total_exact: bool = True

@@ -200,12 +200,13 @@ class WhooshIndex(SearchIndex):
         facets = {"tags": sorting.FieldFacet("tagset", maptype=sorting.Count)}
         sortedby = _sortedby(scope)
         # Faceting makes Whoosh collect and rank every match anyway; grouping reads the
-        # ranking to the end so that each document's best pages are known.
+        # ranking to the end so that each document's best pages are known. Totals are
+        # always exact here (Whoosh counts the matches without scoring them).
         results = searcher.search(
-            combined, limit=None if grouped else offset + limit, groupedby=facets,
-            sortedby=sortedby,
+            combined, limit=None if grouped else offset + limit,
+            groupedby=facets if scope.facets else None, sortedby=sortedby,
         )  # fmt: skip
-        tagset_counts = dict(results.groups("tags"))
+        tagset_counts = dict(results.groups("tags")) if scope.facets else {}
 
         def page(docnum: int) -> StoredPage:
             return StoredPage.loads(searcher.stored_fields(docnum)["data"])

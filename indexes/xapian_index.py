@@ -194,14 +194,20 @@ class XapianEngine(SearchIndex):
         enquire = xapian.Enquire(database)
         enquire.set_query(query)
         ordered = self._order(enquire, scope)
+        # Facets and exact totals: check every match (the spies see each one). Otherwise
+        # check enough to know the total up to the bound and whether a next page exists,
+        # and let Xapian estimate the rest.
+        counted = scope.facets or scope.exact_up_to is None
+        check = everything if counted else max(scope.exact_up_to or 0, offset + limit + 1)
         tag_spy = xapian.ValueCountMatchSpy(SLOT_TAGSET)
-        enquire.add_matchspy(tag_spy)
+        if scope.facets:
+            enquire.add_matchspy(tag_spy)
         document_spy = xapian.ValueCountMatchSpy(SLOT_DOCUMENT)
         if grouped:
-            enquire.add_matchspy(document_spy)
+            if counted:
+                enquire.add_matchspy(document_spy)
             enquire.set_collapse_key(SLOT_DOCUMENT, 1)
-        # checkatleast = every document: exact totals, and the spies see every match.
-        matches = enquire.get_mset(offset, limit, everything)
+        matches = enquire.get_mset(offset, limit, check)
         hits = []
         for match in matches:
             page = StoredPage.loads(match.document.get_data())
@@ -212,11 +218,12 @@ class XapianEngine(SearchIndex):
                 page = pages[0][0]  # the document's first matching page, as in Whoosh
             hits.append(EngineHit(page, float(match.weight), pages))
         tagset_counts = {item.term.decode(): item.termfreq for item in tag_spy.values()}
-        if grouped:
-            total = sum(1 for _ in document_spy.values())
+        exact = matches.get_matches_lower_bound() == matches.get_matches_upper_bound()
+        if grouped and counted:
+            total, exact = sum(1 for _ in document_spy.values()), True
         else:
             total = matches.get_matches_estimated()
-        return EngineResults(total, hits, tagset_counts)
+        return EngineResults(total, hits, tagset_counts, exact or counted)
 
     def _stemmed_languages(self, database: Any) -> list[str]:
         """The stemmed languages of the indexed pages, read again only after a write (on

@@ -115,3 +115,39 @@ def test_reindex_and_index_check_repair_the_index(client: TestClient, indexed, s
     rebuilt = archivist("reindex")
     assert rebuilt.returncode == 0 and rebuilt.stdout.startswith("Indexed 2 document(s)")
     assert graphql(client, SEARCH, {"q": "acme"}, token=alice)["data"]["search"]["totalCount"] == 1
+
+
+COUNTED_BY_FRAGMENT = """
+query($q: String!) { search(query: $q) { ...Counted } }
+fragment Counted on SearchConnection {
+  totalCount totalCountIsExact facets { tags { tag { name } count } }
+}
+"""
+
+
+def test_facets_asked_through_a_fragment_are_counted(
+    client: TestClient, indexed, settings: Settings
+) -> None:
+    """Facets are counted only when asked for (the search then checks every match), also
+    when a fragment asks; a total under the exact bound is exact either way."""
+    alice, _, document_id = indexed
+    created = graphql(client, 'mutation { createTag(name: "Paid") { tag { id } } }', token=alice)[
+        "data"
+    ]["createTag"]["tag"]
+    tagged = graphql(
+        client,
+        "mutation($n: [ID!]!, $t: [ID!]!) { tagNodes(nodeIds: $n, tagIds: $t) { errors { code } } }",
+        {"n": [document_id], "t": [created["id"]]},
+        token=alice,
+    )
+    assert tagged["data"]["tagNodes"]["errors"] == []
+    run_worker_burst(settings)
+    counted = graphql(client, COUNTED_BY_FRAGMENT, {"q": "invoice"}, token=alice)["data"]
+    assert counted["search"] == {
+        "totalCount": 2,
+        "totalCountIsExact": True,
+        "facets": {"tags": [{"tag": {"name": "Paid"}, "count": 2}]},
+    }
+    bare = "query($q: String!) { search(query: $q) { totalCount totalCountIsExact } }"
+    answer = graphql(client, bare, {"q": "invoice"}, token=alice)["data"]["search"]
+    assert answer == {"totalCount": 2, "totalCountIsExact": True}

@@ -65,6 +65,7 @@ def test_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
             "0",
             "ARCHIVIST_XAPIAN_REMOTE_TIMEOUT: must be at least 1, got 0",
         ),
+        ("SEARCH_EXACT_COUNT", "0", "ARCHIVIST_SEARCH_EXACT_COUNT: must be at least 1, got 0"),
         ("SECRET_KEY", "short", "ARCHIVIST_SECRET_KEY: must be at least 16 characters long"),
         (
             "MAX_UPLOAD_PIXELS",

@@ -256,3 +256,39 @@ def test_cjk_text_is_found_by_its_bigrams(index: SearchIndex, make_page) -> None
     assert found("塵") == [3]  # a lone character is indexed as itself
     hit = index.search("宇宙塵", principals=["user:1"]).hits[0]
     assert hit.snippet.startswith("<mark>宇</mark><mark>宙</mark><mark>塵</mark>は")
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_bounded_counting_keeps_hits_and_paging_right(
+    index: SearchIndex, make_page, grouped: bool
+) -> None:
+    """Without facets an engine may stop counting after ``exact_up_to`` matches: the hits
+    and whether a next page exists stay those of a full count; a total said to be exact
+    is; facets asked for count everything."""
+    for document_id in range(1, 41):
+        readers = ("user:1",) if document_id % 4 else ("user:2",)  # the filter matters
+        pages = [
+            make_page(document_id, n, f"zebra {'x ' * (document_id % 7 + n)}", readers=readers)
+            for n in range(1, 2 + document_id % 3)
+        ]
+        index.replace_documents({document_id: pages})
+    full = index.search("zebra", principals=["user:1"], limit=1000, group_by_document=grouped)
+    assert full.total_exact and full.total == (30 if grouped else 60)
+    seen = []
+    for offset in range(0, full.total + 10, 7):
+        batch = index.search(
+            "zebra", principals=["user:1"], limit=7, offset=offset, group_by_document=grouped,
+            facets=False, exact_up_to=5,
+        )  # fmt: skip
+        assert batch.tag_facets == {}
+        assert len(batch.hits) == max(0, min(7, full.total - offset))
+        assert (offset + len(batch.hits) < batch.total) == (offset + 7 < full.total)
+        assert batch.total >= min(offset + len(batch.hits), full.total)
+        if batch.total_exact:
+            assert batch.total == full.total
+        seen += [(hit.document_id, hit.page_number) for hit in batch.hits]
+    assert seen == [(hit.document_id, hit.page_number) for hit in full.hits]
+    counted = index.search(
+        "zebra", principals=["user:1"], limit=7, group_by_document=grouped, exact_up_to=5
+    )
+    assert counted.total_exact and counted.total == full.total

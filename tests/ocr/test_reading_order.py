@@ -119,7 +119,9 @@ def test_a_tilted_page_is_read_line_after_line(degrees: float) -> None:
     # Lines of about 600 units fall 10-47 units over their length, beyond the line pitch of
     # 14: taken level, their words mix with the next lines'.
     words = tilted(lay_out(LONG_LINES, 40, 60), degrees)
-    assert texts(reading_order(engine_order(words))) == " ".join(LONG_LINES)
+    ordered = reading_order(engine_order(words))
+    assert texts(ordered) == " ".join(LONG_LINES)
+    assert words_to_text(ordered) == "\n".join(LONG_LINES)  # the stored text's lines too
 
 
 @pytest.mark.parametrize("degrees", [-2.0, 2.5])
@@ -127,7 +129,9 @@ def test_a_tilted_two_column_page_is_read_column_by_column(degrees: float) -> No
     left = [line + " " + line for line in LEFT]  # long enough lines for the tilt to matter
     right = [line + " " + line for line in RIGHT]
     words = tilted(lay_out(left, 20, 40) + lay_out(right, 400, 40), degrees)
-    assert texts(reading_order(engine_order(words))) == " ".join(left + right)
+    ordered = reading_order(engine_order(words))
+    assert texts(ordered) == " ".join(left + right)
+    assert words_to_text(ordered) == "\n".join(left + right)
 
 
 def test_a_level_page_is_not_levelled(monkeypatch: pytest.MonkeyPatch) -> None:
