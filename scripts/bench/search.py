@@ -2,7 +2,7 @@
 """Benchmark search end to end: the GraphQL API beside the raw engine call it makes.
 
 Run: ``.venv/bin/python scripts/bench/search.py [--pages 10000 100000]
-[--engines xapian xapian-remote whoosh] [--rounds 30] [--facets]``
+[--engines xapian xapian-remote whoosh] [--rounds 30] [--facets off|on|both]``
 
 For each size and engine it builds a real app (temporary data folder, SQLite, migrations, two
 users), writes the generated corpus of ``scripts/bench/search_engines.py`` into the database as
@@ -408,7 +408,9 @@ def rss_mb() -> float:
     return 0.0
 
 
-def bench(engine: str, pages: int, rounds: int, batch_pages: int, facets: bool = False) -> str:
+def bench(
+    engine: str, pages: int, rounds: int, batch_pages: int, facets: tuple[bool, ...] = (False,)
+) -> str:
     """Build, index and measure one engine at one size; print as it goes; return the row."""
     folder = Path(tempfile.mkdtemp(prefix=f"bench-search-{engine}-"))
     served = folder / "index-host"  # the folder xapian-tcpsrv serves (xapian-remote)
@@ -446,51 +448,30 @@ def bench(engine: str, pages: int, rounds: int, batch_pages: int, facets: bool =
             settings.search_backend, settings.index_dir, remote=settings.xapian_remote
         )
 
-        def raw(query: str, account: Account) -> int:
-            # As the resolver calls it for the bench's GraphQL query.
-            return index.search(
-                query, principals=account.viewer.principals, limit=LIMIT, facets=facets,
-                exact_up_to=settings.search_exact_count,
-            ).total  # fmt: skip
-
+        rows = []
         with (
             BackgroundServer(create_app(settings)) as server,
             httpx2.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=60) as client,
         ):
-
-            def api(query: str, account: Account) -> int:
-                return graphql_search(
-                    client, account, query, SEARCH_WITH_FACETS if facets else SEARCH
+            for counted in facets:
+                label = f"{engine}+facets" if counted else engine
+                print(f"  {label}: {'with' if counted else 'without'} facets", flush=True)
+                rows.append(
+                    measure(
+                        label,
+                        pages,
+                        seconds,
+                        size,
+                        index,
+                        client,
+                        mix,
+                        rounds,
+                        counted,
+                        settings.search_exact_count,
+                    )
                 )
-
-            for name, query, account in mix:
-                engine_total, api_total = raw(query, account), api(query, account)
-                note = "" if engine_total == api_total else "  MISMATCH"
-                print(f"  {name:<18} {engine_total:>7} hits engine, {api_total:>7} API{note}")
-            raw_times, raw_cpu = time_mix(mix, rounds, raw)
-            api_times, api_cpu = time_mix(mix, rounds, api)
-            rss = rss_mb()
         index.close()
-        print(f"  {'median ms':<18} {'engine':>8} {'API':>8} {'CPU engine':>11} {'CPU API':>8}")
-        for name in raw_times:
-            medians = [
-                corpus.percentile(timings[name], 0.5)
-                for timings in (raw_times, api_times, raw_cpu, api_cpu)
-            ]
-            print(
-                f"  {name:<18} {medians[0]:>8.2f} {medians[1]:>8.2f} {medians[2]:>11.2f}"
-                f" {medians[3]:>8.2f}",
-                flush=True,
-            )
-        all_raw, all_api = flat(raw_times), flat(api_times)
-        cpu = f"  {quantiles(flat(raw_cpu))}  {quantiles(flat(api_cpu))}"
-        row = (
-            f"{engine:<13} {pages:>7} {pages / seconds:>8,.0f} {size:>8.1f} {rss:>7.0f}"
-            f"  {quantiles(all_raw)}  {quantiles(all_api)}"
-        )
-        print(HEADER + "\n" + row, flush=True)
-        print(f"  CPU ms: engine p50/p95/p99 {cpu[2:]}  (GraphQL: server and client)", flush=True)
-        return row + "\n" + f"{'  CPU ms':<42}{cpu}"
+        return "\n".join(rows)
     finally:
         # The resolver's handle is cached per process; close it before its folder goes.
         handles = core_search._handles.indexes
@@ -500,6 +481,52 @@ def bench(engine: str, pages: int, rounds: int, batch_pages: int, facets: bool =
             database.close()
         stack.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure(
+    label: str, pages: int, seconds: float, size: float, index: SearchIndex,
+    client: httpx2.Client, mix: Mix, rounds: int, facets: bool, exact_up_to: int,
+) -> str:  # fmt: skip
+    """Time the mix through the engine and GraphQL, asking for facets or not; print and
+    return the table row."""
+
+    def raw(query: str, account: Account) -> int:
+        # As the resolver calls it for the bench's GraphQL query.
+        return index.search(
+            query, principals=account.viewer.principals, limit=LIMIT, facets=facets,
+            exact_up_to=exact_up_to,
+        ).total  # fmt: skip
+
+    def api(query: str, account: Account) -> int:
+        return graphql_search(client, account, query, SEARCH_WITH_FACETS if facets else SEARCH)
+
+    for name, query, account in mix:
+        engine_total, api_total = raw(query, account), api(query, account)
+        note = "" if engine_total == api_total else "  MISMATCH"
+        print(f"  {name:<18} {engine_total:>7} hits engine, {api_total:>7} API{note}")
+    raw_times, raw_cpu = time_mix(mix, rounds, raw)
+    api_times, api_cpu = time_mix(mix, rounds, api)
+    rss = rss_mb()
+    print(f"  {'median ms':<18} {'engine':>8} {'API':>8} {'CPU engine':>11} {'CPU API':>8}")
+    for name in raw_times:
+        medians = [
+            corpus.percentile(timings[name], 0.5)
+            for timings in (raw_times, api_times, raw_cpu, api_cpu)
+        ]
+        print(
+            f"  {name:<18} {medians[0]:>8.2f} {medians[1]:>8.2f} {medians[2]:>11.2f}"
+            f" {medians[3]:>8.2f}",
+            flush=True,
+        )
+    all_raw, all_api = flat(raw_times), flat(api_times)
+    cpu = f"  {quantiles(flat(raw_cpu))}  {quantiles(flat(api_cpu))}"
+    row = (
+        f"{label:<13} {pages:>7} {pages / seconds:>8,.0f} {size:>8.1f} {rss:>7.0f}"
+        f"  {quantiles(all_raw)}  {quantiles(all_api)}"
+    )
+    print(HEADER + "\n" + row, flush=True)
+    print(f"  CPU ms: engine p50/p95/p99 {cpu[2:]}  (GraphQL: server and client)", flush=True)
+    return row + "\n" + f"{'  CPU ms':<42}{cpu}"
 
 
 HEADER = (
@@ -517,15 +544,17 @@ def main(argv: list[str] | None = None) -> int:
         "--batch-pages", type=int, default=1000, help="about this many pages per index write"
     )
     parser.add_argument(
-        "--facets", action="store_true",
-        help="ask for tag facets too (every match is then counted, totals exact)",
+        "--facets", choices=("off", "on", "both"), default="off",
+        help="ask for tag facets too (every match is then counted, totals exact); both:"
+        " measure without and with them on the same index",
     )  # fmt: skip
     args = parser.parse_args(argv)
     rows = []
     started = time.monotonic()
     for pages in args.pages:
         for engine in args.engines:
-            rows.append(bench(engine, pages, args.rounds, args.batch_pages, args.facets))
+            modes = {"off": (False,), "on": (True,), "both": (False, True)}[args.facets]
+            rows.append(bench(engine, pages, args.rounds, args.batch_pages, modes))
     print(f"\n{len(corpus.query_mix())} queries x {args.rounds} rounds per side", flush=True)
     print(HEADER + "\n" + "\n".join(rows))
     print(f"total {time.monotonic() - started:.0f} s", flush=True)
