@@ -53,7 +53,7 @@ class Settings:
     xapian_remote_timeout: int = 10
     # Search totals are exact up to this many matches, estimated beyond (unless facets are
     # asked for, which count every match).
-    search_exact_count: int = 1000
+    search_exact_count: int = 10_000
     ocr_engine: str = "easyocr"
     ocr_languages: tuple[str, ...] = ("en",)
     easyocr_model_dir: Path | None = None
@@ -326,7 +326,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         search_backend=search_backend,
         xapian_remote=_xapian_remote(env, search_backend),
         xapian_remote_timeout=_int(env, "XAPIAN_REMOTE_TIMEOUT", 10, minimum=1),
-        search_exact_count=_int(env, "SEARCH_EXACT_COUNT", 1000, minimum=1),
+        search_exact_count=_int(env, "SEARCH_EXACT_COUNT", 10_000, minimum=1),
         ocr_engine=_choice(env, "OCR_ENGINE", "easyocr", OCR_ENGINES),
         ocr_languages=languages or ("en",),
         easyocr_model_dir=Path(model_dir) if model_dir else None,
