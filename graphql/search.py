@@ -35,6 +35,8 @@ from archivist.core.users import Viewer
 from archivist.graphql.connections import encode_cursor, position_window
 from archivist.graphql.context import Context, require_viewer
 from archivist.indexes import IndexUnavailable, PageHit, QueryError, SearchOrder, SearchResults
+from archivist.indexes.analysis import fold, normalize
+from archivist.indexes.highlight import phrase_positions
 
 logger = logging.getLogger("archivist.graphql")
 
@@ -53,17 +55,29 @@ def _highlights(pages: dict[tuple[int, int], Page], hit: PageHit) -> list[dict[s
     """The boxes of the page's words that the hit matched (``Word`` fields as a dict).
 
     Reads ``Page.words`` (see :func:`archivist.core.pages.decode_words`) as plain rows and
-    builds only the matched ones: a page holds hundreds of words, a hit marks a few.
+    builds only the matched ones: a page holds hundreds of words, a hit marks a few. Words
+    that only a phrase matched are marked where the phrase stands whole ("of the" marks
+    that pair, not every "of" and "the" on the page), unless no phrase of theirs stands
+    whole in the boxes (OCR cut them otherwise): then each is marked.
     """
     page = pages.get((hit.version_id, hit.page_number))
     if page is None or not hit.matched_terms:
         return []
+    only = {_normal(term) for term in hit.phrase_only}
     wanted = {_normal(term) for term in hit.matched_terms}
+    rows = json.loads(page.words or "[]")
+    keys = [_normal(row[0]) for row in rows]
+    whole = phrase_positions([_folded(key) for key in keys], hit.phrases) if only else None
     return [
         {"text": text, "x0": x0, "y0": y0, "x1": x1, "y1": y1, "confidence": confidence}
-        for text, x0, y0, x1, y1, confidence in json.loads(page.words or "[]")
-        if _normal(text) in wanted
+        for index, (text, x0, y0, x1, y1, confidence) in enumerate(rows)
+        if keys[index] in wanted and (whole is None or keys[index] not in only or index in whole)
     ]
+
+
+@lru_cache(maxsize=100_000)
+def _folded(key: str) -> str:
+    return fold(normalize(key))
 
 
 def _folder(viewer: Viewer, folder_id: str | None) -> int | None:

@@ -256,5 +256,8 @@ def _tag_facets(tagset_counts: Mapping[str, int]) -> dict[str, int]:
 
 
 def _page_hit(page: StoredPage, score: float, highlighter: Highlighter) -> PageHit:
-    snippet, matched = highlighter.highlight(page.text, page.language)
-    return PageHit(page.document_id, page.version_id, page.page_number, score, snippet, matched)
+    snippet, matched, phrase_only = highlighter.highlight(page.text, page.language)
+    return PageHit(
+        page.document_id, page.version_id, page.page_number, score, snippet, matched,
+        phrase_only=phrase_only, phrases=highlighter.phrases if phrase_only else (),
+    )  # fmt: skip

@@ -32,16 +32,27 @@ class Highlighter:
     folded: set[str] = field(default_factory=set)  # accent-folded query words
     cjk: set[str] = field(default_factory=set)  # characters of the query's CJK bigrams
     folded_prefixes: tuple[str, ...] = ()
+    # Phrases of two words or more, folded: their words count only where they stand together.
+    phrases: tuple[tuple[str, ...], ...] = ()
+    # The same query without those phrases (None: it has none), to tell which matched words
+    # the phrases alone matched.
+    loose: Highlighter | None = None
     _exact: frozenset[str] = frozenset()  # plain, stemmable and CJK characters together
     _prefixes: tuple[str, ...] = ()
     _stems: dict[str, set[str]] = field(default_factory=dict)  # language -> wanted stems
     _decided: dict[str, dict[str, bool]] = field(default_factory=dict)  # language -> word
 
     @classmethod
-    def for_query(cls, node: Node, stem: Callable[[str, str], str | None]) -> Highlighter:
+    def for_query(
+        cls, node: Node, stem: Callable[[str, str], str | None], phrases: bool = True
+    ) -> Highlighter:
         """Collect the text terms of ``node`` that a page must (or may) contain."""
         highlighter = cls(stem)
-        highlighter._collect(node)
+        found: list[tuple[str, ...]] = []
+        highlighter._collect(node, found if phrases else None)
+        if found:
+            highlighter.phrases = tuple(dict.fromkeys(found))
+            highlighter.loose = cls.for_query(node, stem, phrases=False)
         for word in highlighter.plain | highlighter.stemmable:
             if is_cjk(word):
                 highlighter.cjk.update(word)
@@ -51,15 +62,21 @@ class Highlighter:
         highlighter._prefixes = tuple(highlighter.prefixes)
         return highlighter
 
-    def _collect(self, node: Node) -> None:
+    def _collect(self, node: Node, phrases: list[tuple[str, ...]] | None) -> None:
+        """Gather ``node``'s text terms; ``phrases`` (None: leave them out) gets its phrases
+        of several words."""
         if isinstance(node, And | Or):
             for item in node.items:
-                self._collect(item)
+                self._collect(item, phrases)
         elif isinstance(node, Not):
             return  # a negated word is by definition absent from the page
         elif isinstance(node, Word) and node.field == "text":
             self.stemmable.add(node.text)
         elif isinstance(node, Phrase) and node.field == "text":
+            if len(node.words) > 1:
+                if phrases is None:
+                    return
+                phrases.append(tuple(fold(word) for word in node.words))
             self.plain.update(node.words)
         elif isinstance(node, Prefix) and node.field == "text":
             self.prefixes.add(node.text)
@@ -95,16 +112,19 @@ class Highlighter:
             )
         return decided
 
-    def highlight(self, text: str, language: str) -> tuple[str, tuple[str, ...]]:
-        """Return ``(snippet, matched_terms)`` for a page.
+    def highlight(self, text: str, language: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+        """Return ``(snippet, matched_terms, phrase_only)`` for a page.
 
         The snippet is the window of about ``SNIPPET_WORDS`` words with the most matches,
         HTML-escaped, matches in ``<mark>``; matched terms are the distinct word forms of
-        the whole page as written, in order of first appearance.
+        the whole page as written, in order of first appearance. ``phrase_only`` are those
+        of them that only a phrase of the query matched: they are marked only where the
+        phrase stands whole (everywhere, on a page where no phrase of theirs is found whole:
+        the page cut its words otherwise than the query did).
         """
         forms = written_words(text)
         if not forms:
-            return "", ()
+            return "", (), ()
         # Pages repeat their words, and the hits of one search share many of them:
         # decide each written form once per language and search.
         decided = self._decided.setdefault(language, {})
@@ -112,6 +132,11 @@ class Highlighter:
         self._decide(set(distinct).difference(decided), language, decided)
         matched = tuple(form for form in distinct if decided[form])
         hits = list(map(decided.__getitem__, forms)) if matched else [False] * len(forms)
+        phrase_only: tuple[str, ...] = ()
+        if matched and self.loose is not None:
+            phrase_only = tuple(form for form in matched if not self.loose.matches(form, language))
+            if phrase_only:
+                hits = self._whole_phrases(forms, hits, set(phrase_only))
         first = _best_window(hits) if matched else 0
         stop = min(first + SNIPPET_WORDS, len(forms))
         spans = word_spans(text, first, stop)  # only the snippet's words need offsets
@@ -127,7 +152,28 @@ class Highlighter:
         else:
             pieces.append(html.escape(text[cursor:]))  # the page's closing punctuation
         snippet = " ".join("".join(pieces).split())  # OCR text is full of odd whitespace
-        return snippet, matched
+        return snippet, matched, phrase_only
+
+    def _whole_phrases(self, forms: list[str], hits: list[bool], only: set[str]) -> list[bool]:
+        """``hits`` with the words in ``only`` kept where one of the phrases stands whole."""
+        keys = [_forms(form)[1] for form in forms]
+        whole = phrase_positions(keys, self.phrases)
+        if whole is None:
+            return hits
+        return [hit and (form not in only or index in whole) for index, (form, hit) in
+                enumerate(zip(forms, hits, strict=True))]  # fmt: skip
+
+
+def phrase_positions(keys: list[str], phrases: tuple[tuple[str, ...], ...]) -> set[int] | None:
+    """The positions of ``keys`` (folded words) where one of ``phrases`` stands whole; None
+    when none of them does."""
+    whole: set[int] = set()
+    for phrase in phrases:
+        size, first = len(phrase), phrase[0]
+        for start in range(len(keys) - size + 1):
+            if keys[start] == first and tuple(keys[start : start + size]) == phrase:
+                whole.update(range(start, start + size))
+    return whole or None
 
 
 @lru_cache(maxsize=200_000)

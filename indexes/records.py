@@ -78,6 +78,10 @@ class PageHit:
     snippet: str
     matched_terms: tuple[str, ...]
     pages: list[PageHit] = field(default_factory=list)
+    # Of ``matched_terms``, those only a phrase of the query matched, and the query's
+    # phrases (folded words): mark them only where a phrase stands whole.
+    phrase_only: tuple[str, ...] = ()
+    phrases: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass

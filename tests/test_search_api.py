@@ -151,3 +151,18 @@ def test_facets_asked_through_a_fragment_are_counted(
     bare = "query($q: String!) { search(query: $q) { totalCount totalCountIsExact } }"
     answer = graphql(client, bare, {"q": "invoice"}, token=alice)["data"]["search"]
     assert answer == {"totalCount": 2, "totalCountIsExact": True}
+
+
+def test_a_phrase_highlights_only_where_it_stands_whole(
+    client: TestClient, indexed, settings: Settings, tmp_path: Path
+) -> None:
+    alice, _, _ = indexed
+    words = ["The", "close", "of", "the", "year", "and", "the", "books", "of", "our", "firm"]
+    pdf = text_pdf(tmp_path / "close.pdf", [words])
+    upload(client, alice, "close.pdf", pdf.read_bytes())
+    run_worker_burst(settings)
+    result = graphql(client, SEARCH, {"q": '"of the" books'}, token=alice)["data"]["search"]
+    (edge,) = result["edges"]
+    boxes = edge["node"]["highlights"]
+    assert [box["text"] for box in boxes] == ["of", "the", "books"]  # not "The", "the", "of"
+    assert boxes[0]["x1"] <= boxes[1]["x0"]  # the pair, side by side

@@ -158,6 +158,20 @@ def test_snippets_mark_matches_and_escape_html(index: SearchIndex, make_page) ->
     assert set(prefixed.matched_terms) == {"filler", "Payments", "payment"}
 
 
+def test_a_phrase_marks_its_words_only_where_it_stands_whole(index: SearchIndex, make_page) -> None:
+    text = "The end of a year. " + "filler " * 40 + "Close of the Year: the books of the firm."
+    index.replace_document(1, [make_page(1, 1, text)])
+    (hit,) = index.search('"of the" books', principals=["user:1"]).hits
+    assert hit.snippet.count("<mark>of</mark> <mark>the</mark>") == 2
+    assert "<mark>the</mark> <mark>books</mark>" not in hit.snippet  # "the" alone: not marked
+    assert "<mark>books</mark>" in hit.snippet
+    assert set(hit.phrase_only) == {"The", "of", "the"} and hit.phrases == (("of", "the"),)
+    # A word the query also asks for alone is marked everywhere.
+    (both,) = index.search('"of the" the', principals=["user:1"]).hits
+    assert both.phrase_only == ("of",)
+    assert "Year: <mark>the</mark> books" in both.snippet
+
+
 def test_grouping_by_document(index: SearchIndex, make_page) -> None:
     pages = [make_page(1, n, "lorem " * n + "ipsum", tags=("Big",)) for n in range(1, 6)]
     index.replace_document(1, pages)
