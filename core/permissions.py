@@ -27,11 +27,11 @@ import hmac
 import ipaddress
 from typing import Protocol
 
-from peewee import Expression, ModelBase
+from peewee import Expression
 
 from archivist.core.errors import NotFound, UserFacingError
 from archivist.core.ids import decode_id
-from archivist.core.models import Node
+from archivist.core.models import DocumentType, Node, Tag
 from archivist.core.settings import Settings
 from archivist.core.users import Viewer
 
@@ -210,6 +210,9 @@ class Owned(Protocol):
     owner_group_id: int | None
 
 
+Label = type[Tag] | type[DocumentType]
+
+
 def owns(viewer: Viewer, row: Owned) -> bool:
     """Whether ``row`` (a tag or document type) is the viewer's or a group's of theirs."""
     if row.owner_user_id is not None:
@@ -217,7 +220,7 @@ def owns(viewer: Viewer, row: Owned) -> bool:
     return row.owner_group_id in viewer.group_ids
 
 
-def owned_labels(viewer: Viewer, model: ModelBase) -> Expression:
+def owned_labels(viewer: Viewer, model: Label) -> Expression:
     """A WHERE clause over Tag or DocumentType: the viewer's own and their groups'."""
     clause: Expression = model.owner_user == viewer.id
     if viewer.group_ids:
@@ -225,12 +228,12 @@ def owned_labels(viewer: Viewer, model: ModelBase) -> Expression:
     return clause
 
 
-def labels_of_owner(model: ModelBase, node: Owned) -> Expression:
+def labels_of_owner(model: Label, node: Owned) -> Expression:
     """A WHERE clause over Tag or DocumentType: those of ``node``'s owner (the only ones that
     may go on it)."""
     if node.owner_user_id is not None:
-        return model.owner_user == node.owner_user_id  # type: ignore[no-any-return]
-    return model.owner_group == node.owner_group_id  # type: ignore[no-any-return]
+        return model.owner_user == node.owner_user_id
+    return model.owner_group == node.owner_group_id
 
 
 def same_owner(a: Owned, b: Owned) -> bool:
