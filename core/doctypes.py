@@ -25,11 +25,9 @@ from archivist.core.permissions import (
     label_owner,
     labels_of_owner,
     owned_labels,
-    owns,
     permissions_on,
     require_fits,
     require_permission,
-    same_owner,
 )
 from archivist.core.users import Viewer
 
@@ -137,10 +135,7 @@ def _type_for(viewer: Viewer, node: Node, type_id: str) -> DocumentType:
     row = DocumentType.get_or_none(
         DocumentType.id == parse_id(type_id, "typeId", ("DocumentType",))
     )
-    if row is None or not (owns(viewer, row) or same_owner(node, row)):
-        raise NotFound("document type", "typeId")
-    require_fits(node, row, "document type", "typeId")
-    return row
+    return require_fits(viewer, [node], row, "document type", "typeId")
 
 
 def fields_of(type_id: int) -> list[CustomField]:

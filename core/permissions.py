@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from peewee import Expression
 
@@ -211,6 +211,7 @@ class Owned(Protocol):
 
 
 Label = type[Tag] | type[DocumentType]
+L = TypeVar("L", bound=Owned)
 
 
 def owns(viewer: Viewer, row: Owned) -> bool:
@@ -240,16 +241,28 @@ def same_owner(a: Owned, b: Owned) -> bool:
     return (a.owner_user_id, a.owner_group_id) == (b.owner_user_id, b.owner_group_id)
 
 
-def require_fits(node: Node, label: Owned, what: str, field: str | None) -> None:
-    """Raises OWNER_MISMATCH unless ``label`` (a tag or a document type, ``what``) belongs to
-    the owner of ``node``: a folder or document carries only its owner's labels, whoever
-    puts them on (an editor of a share uses the owner's)."""
-    if not same_owner(node, label):
-        raise UserFacingError(
-            "OWNER_MISMATCH",
-            f"'{node.title}' can carry only its owner's {what}s, and this {what} is not one.",
-            field,
-        )
+def require_fits(
+    viewer: Viewer, nodes: list[Node], label: L | None, what: str, field: str | None
+) -> L:
+    """Whether ``label`` (a tag or a document type, ``what``; None when no row has its id)
+    may go on ``nodes``, which the viewer may change (``node.update``, checked by the caller);
+    returns it.
+
+    Raises NOT_FOUND unless the viewer may know the label: theirs, a group's of theirs, or the
+    owner's of one of the nodes (an editor of a share uses the owner's). Raises
+    OWNER_MISMATCH unless it belongs to the owner of every node: a folder or document
+    carries only its owner's labels, whoever puts them on, so nobody's own labels show on
+    somebody else's documents."""
+    if label is None or not (owns(viewer, label) or any(same_owner(n, label) for n in nodes)):
+        raise NotFound(what, field)
+    for node in nodes:
+        if not same_owner(node, label):
+            raise UserFacingError(
+                "OWNER_MISMATCH",
+                f"'{node.title}' can carry only its owner's {what}s, and this {what} is not one.",
+                field,
+            )
+    return label
 
 
 def label_owner(

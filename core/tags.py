@@ -20,11 +20,9 @@ from archivist.core.permissions import (
     label_owner,
     labels_of_owner,
     owned_labels,
-    owns,
     permissions_on,
     require_fits,
     require_permission,
-    same_owner,
 )
 from archivist.core.users import Viewer
 
@@ -117,15 +115,11 @@ def _targets(
     those of the nodes' owners (an editor of a share uses the owner's tags). Each tag must
     belong to each node's owner (OWNER_MISMATCH)."""
     nodes = [get_node(viewer, node_id, "nodeIds", "node.update") for node_id in node_ids]
-    tags = []
-    for tag_id in tag_ids:
-        tag = Tag.get_or_none(Tag.id == parse_id(tag_id, "tagIds", ("Tag",)))
-        if tag is None or not (owns(viewer, tag) or any(same_owner(n, tag) for n in nodes)):
-            raise NotFound("tag", "tagIds")
-        tags.append(tag)
-    for node in nodes:
-        for tag in tags:
-            require_fits(node, tag, "tag", "tagIds")
+    tags = [
+        require_fits(viewer, nodes, Tag.get_or_none(Tag.id == parse_id(t, "tagIds", ("Tag",))),
+                     "tag", "tagIds")
+        for t in tag_ids
+    ]  # fmt: skip
     return nodes, tags
 
 

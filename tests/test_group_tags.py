@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from support import gid, graphql, make_document, row_id
 
 from archivist.core.db import database
-from archivist.core.models import Document, Node, NodeTag, Tag
+from archivist.core.models import AuditEntry, Document, Node, NodeTag, Tag
 from archivist.core.search import page_records, search_index
 from archivist.core.settings import Settings
 
@@ -77,6 +77,9 @@ def test_members_make_list_apply_rename_and_delete_group_tags_as_their_roles_all
     made = call(client, h["editor"], CREATE_TAG, n="Utilities", g=group)["createTag"]
     assert made["errors"] == [] and made["tag"]["group"] == {"name": "Household"}
     tag = made["tag"]["id"]
+    with database.connection_context():  # the audit log names the group as the target
+        entry = AuditEntry.get(AuditEntry.action == "createTag")
+        assert entry.target_group_id == row_id(group)
     # The same name is free for a member's own tags (unique per owner), taken in the group.
     own = call(client, h["editor"], CREATE_TAG, n="Utilities")["createTag"]
     assert own["errors"] == [] and own["tag"]["group"] is None
