@@ -7,11 +7,13 @@ owner would otherwise see), and a group's document takes no member's private tag
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from people_support import call, codes, person, role_id, special
+from samples import text_pdf
 from starlette.testclient import TestClient
-from support import gid, graphql, make_document, row_id
+from support import gid, graphql, make_document, row_id, run_worker_burst, upload
 
 from archivist.core.db import database
 from archivist.core.models import AuditEntry, Document, Node, NodeTag, Tag
@@ -288,3 +290,32 @@ def test_deleting_a_group_hands_its_tags_and_types_to_the_recipient(
     with database.connection_context():
         assert Tag.get_or_none(Tag.id == row_id(tag)) is None
         assert Document.get(Document.node == h["document_row"]).index_revision > 0
+
+
+def test_pages_taken_into_a_share_editors_folder_leave_the_owners_type_behind(
+    client: TestClient, make_user: Any, redis_client: Any, settings: Settings, tmp_path: Path
+) -> None:
+    """extractPages from a shared document into the editor's own folder: the new document
+    is the editor's, so it has no type of the owner's; within the owner's folder it keeps it."""
+    _, alice_token = person(make_user, client, "alice")
+    bob, bob_token = person(make_user, client, "bob")
+    pdf = text_pdf(tmp_path / "report.pdf", [["Alpha", "page"], ["Beta", "page"]])
+    body = upload(client, alice_token, "report.pdf", pdf.read_bytes())
+    document = body["data"]["uploadDocument"]["document"]["id"]
+    run_worker_burst(settings)
+    kind = call(client, alice_token, CREATE_TYPE, n="Report")["createDocumentType"]
+    call(client, alice_token, SET_TYPE, d=document, t=kind["documentType"]["id"])
+    shared = call(
+        client, alice_token, SHARE, n=document, r=role_id("Editor"), u=gid("User", bob.id)
+    )
+    assert shared["shareNode"]["errors"] == []
+    extract = """mutation($id: ID!, $f: ID) { extractPages(documentId: $id, pages: [1],
+      folderId: $f) { documents { id } errors { code } } }"""
+    for token, folder, expected in (
+        (bob_token, gid("Folder", special(bob.id)), None),
+        (alice_token, None, {"id": kind["documentType"]["id"], "name": "Report"}),
+    ):
+        made = call(client, token, extract, id=document, f=folder)["extractPages"]
+        assert made["errors"] == []
+        new = call(client, token, DOCUMENT, id=made["documents"][0]["id"])["node"]
+        assert new["documentType"] == expected
