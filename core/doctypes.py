@@ -21,7 +21,14 @@ from archivist.core.db import database
 from archivist.core.errors import NotFound, UserFacingError
 from archivist.core.models import CustomField, CustomFieldValue, Document, DocumentType, Node
 from archivist.core.nodes import get_node, parse_id
-from archivist.core.permissions import require_permission
+from archivist.core.permissions import (
+    label_owner,
+    labels_of_owner,
+    owned_labels,
+    permissions_on,
+    require_fits,
+    require_permission,
+)
 from archivist.core.users import Viewer
 
 MONETARY = re.compile(r"^([A-Z]{3})?(-?\d{1,15}(?:\.\d{1,2})?)$")
@@ -44,9 +51,10 @@ class FieldErrors(UserFacingError):
 
 
 def get_type(viewer: Viewer, type_id: str | int, field: str = "id") -> DocumentType:
+    """One of the viewer's document types or their groups'; raises NotFound for any other."""
     row = DocumentType.get_or_none(
         (DocumentType.id == parse_id(type_id, field, ("DocumentType",)))
-        & (DocumentType.owner_user == viewer.id)
+        & owned_labels(viewer, DocumentType)
     )
     if row is None:
         raise NotFound("document type", field)
@@ -69,23 +77,27 @@ def _check_fields(fields: list[FieldSpec]) -> None:
             raise UserFacingError("NO_OPTIONS", "A select field needs its options.", where)
 
 
-def create_document_type(viewer: Viewer, name: str, fields: list[FieldSpec]) -> DocumentType:
-    require_permission(viewer, "document_type.create")
+def create_document_type(
+    viewer: Viewer, name: str, fields: list[FieldSpec], group_id: str | None = None
+) -> DocumentType:
+    """A type of the viewer's, or of their group ``group_id`` (``document_type.create``)."""
+    user, group = label_owner(viewer, group_id, "document_type.create")
     name = " ".join(name.split())
     if not name or len(name) > 100:
         raise UserFacingError("INVALID_NAME", "A type name is 1 to 100 characters.", "name")
     _check_fields(fields)
     try:
         with database.atomic():
-            row: DocumentType = DocumentType.create(name=name, owner_user=viewer.id)
+            row: DocumentType = DocumentType.create(name=name, owner_user=user, owner_group=group)
             for position, spec in enumerate(fields):
                 CustomField.create(
                     document_type=row, name=spec.name.strip(), kind=spec.kind,
                     options=json.dumps(list(spec.options)), position=position,
                 )  # fmt: skip
     except IntegrityError:
+        whose = "The group already has" if group is not None else "You already have"
         raise UserFacingError(
-            "TYPE_EXISTS", f"You already have a document type called '{name}'.", "name"
+            "TYPE_EXISTS", f"{whose} a document type called '{name}'.", "name"
         ) from None
     return row
 
@@ -99,12 +111,31 @@ def delete_document_type(viewer: Viewer, type_id: str) -> list[int]:
     return documents
 
 
-def types_of(viewer: Viewer) -> list[DocumentType]:
-    """The viewer's document types, by name; raises PERMISSION_DENIED without
-    ``document_type.view``."""
-    require_permission(viewer, "document_type.view")
-    query = DocumentType.select().where(DocumentType.owner_user == viewer.id)
+def types_of(viewer: Viewer, group_id: str | None = None) -> list[DocumentType]:
+    """The viewer's document types, or their group ``group_id``'s, by name; raises
+    PERMISSION_DENIED without ``document_type.view``."""
+    user, group = label_owner(viewer, group_id, "document_type.view")
+    owner = DocumentType.owner_user == user if group is None else DocumentType.owner_group == group
+    return list(DocumentType.select().where(owner).order_by(DocumentType.name))
+
+
+def types_for(viewer: Viewer, node: Node) -> list[DocumentType]:
+    """The types ``node`` may have (its owner's), by name; none unless it is a document the
+    viewer may change (``node.update``)."""
+    if node.kind != Node.DOCUMENT or "node.update" not in permissions_on(viewer, node):
+        return []
+    query = DocumentType.select().where(labels_of_owner(DocumentType, node))
     return list(query.order_by(DocumentType.name))
+
+
+def _type_for(viewer: Viewer, node: Node, type_id: str) -> DocumentType:
+    """The type ``type_id`` names for ``node``: the viewer's or their groups', or the
+    document owner's (an editor of a share uses the owner's types); it must be the owner's
+    (OWNER_MISMATCH)."""
+    row = DocumentType.get_or_none(
+        DocumentType.id == parse_id(type_id, "typeId", ("DocumentType",))
+    )
+    return require_fits(viewer, [node], row, "document type", "typeId")
 
 
 def fields_of(type_id: int) -> list[CustomField]:
@@ -117,7 +148,7 @@ def set_document_type(viewer: Viewer, document_id: str, type_id: str | None) -> 
     node = get_node(viewer, document_id, "documentId", "node.update")
     if node.kind != Node.DOCUMENT:
         raise UserFacingError("NOT_A_DOCUMENT", "Only documents have a type.", "documentId")
-    row = get_type(viewer, type_id, "typeId") if type_id else None
+    row = _type_for(viewer, node, type_id) if type_id else None
     with database.atomic():
         Document.update(document_type=row.id if row else None).where(
             Document.node == node.id

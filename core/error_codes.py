@@ -57,6 +57,10 @@ ERROR_CODES: dict[str, str] = {
     "NOT_IN_TRASH": "Only what is in the trash can be restored.",
     "MOVE_INTO_ITSELF": "A folder cannot go into itself or a folder inside it.",
     "OTHER_OWNER": "Folders and documents move only within one owner's tree.",
+    "OWNER_MISMATCH": (
+        "A folder or document carries only its owner's tags and document types (a user's or"
+        " a group's)."
+    ),
     "NOTHING_SELECTED": "Choose at least one folder or document.",
     "TOO_MANY": "More folders and documents than one zip may hold.",
     "INVALID_NAME": "A name is 1 to 100 characters long.",

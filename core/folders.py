@@ -17,10 +17,17 @@ from peewee import IntegrityError, ModelSelect
 from archivist.core.db import database, utcnow
 from archivist.core.documents import unique_title
 from archivist.core.errors import NotFound, UserFacingError
-from archivist.core.models import Document, DocumentVersion, Node, NodeTag, Page
+from archivist.core.models import Document, DocumentType, DocumentVersion, Node, NodeTag, Page, Tag
 from archivist.core.nodes import get_node, special_folder
 from archivist.core.paging import Slice, Window, keyset_page
-from archivist.core.permissions import owned_by, readable_by, require, require_permission
+from archivist.core.permissions import (
+    labels_of_owner,
+    owned_by,
+    readable_by,
+    require,
+    require_permission,
+    same_owner,
+)
 from archivist.core.processing import copy_pages, current_version
 from archivist.core.users import Viewer
 
@@ -229,9 +236,20 @@ def copy_document(
             note=f"Copied from '{source.title}'",
         )  # fmt: skip
         copy_pages(pages, copy.id, same_document=False)
+        # A node carries only its owner's tags and type (core/permissions.py): a copy for
+        # another owner (a share's editor copying into their own folder) gets that owner's
+        # tags of the same names, and no type unless it is theirs.
+        if not same_owner(node, source):
+            Document.update(document_type=None).where(
+                (Document.node == node.id)
+                & Document.document_type.not_in(
+                    DocumentType.select(DocumentType.id).where(labels_of_owner(DocumentType, node))
+                )
+            ).execute()
+        names = Tag.select(Tag.name).join(NodeTag).where(NodeTag.node == source.id)
         tags = [
-            {"node": node.id, "tag": nt.tag_id}
-            for nt in NodeTag.select().where(NodeTag.node == source.id)
+            {"node": node.id, "tag": tag.id}
+            for tag in Tag.select(Tag.id).where(labels_of_owner(Tag, node) & Tag.name.in_(names))
         ]
         if tags:
             NodeTag.insert_many(tags).execute()

@@ -22,7 +22,7 @@ from archivist.core.models import (
 )
 from archivist.core.nodes import get_node, parse_id
 from archivist.core.paging import Slice, Window, keyset_page
-from archivist.core.permissions import readable_by
+from archivist.core.permissions import owned_labels, readable_by
 from archivist.core.users import Viewer
 
 FIRST_PAGE = Window(100)
@@ -52,11 +52,11 @@ def _value_column(field: CustomField) -> Field:
 
 
 def visible_field(viewer: Viewer, field_id: str | int, where: str) -> CustomField:
-    """A custom field the viewer knows: of one of their document types, or of the type of a
+    """A custom field the viewer knows: of one of their or their groups' types, or of the type of a
     document they may read. Any other id is answered exactly as one that does not exist, so
     the answer says nothing about other people's fields (their names, kinds or options).
     """
-    own_types = DocumentType.select(DocumentType.id).where(DocumentType.owner_user == viewer.id)
+    own_types = DocumentType.select(DocumentType.id).where(owned_labels(viewer, DocumentType))
     seen_types = (
         Document.select(Document.document_type)
         .join(Node, on=(Document.node == Node.id))

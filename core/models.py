@@ -11,6 +11,7 @@ from peewee import (
     BigIntegerField,
     BooleanField,
     CharField,
+    Check,
     DateField,
     DateTimeField,
     DecimalField,
@@ -95,17 +96,25 @@ class Node(BaseModel):
         )
 
 
+# Tags and document types belong to exactly one owner: a user or a group (migration 0013).
+ONE_OWNER = Check("(owner_user_id IS NULL) <> (owner_group_id IS NULL)")
+
+
 class Tag(BaseModel):
-    """A coloured label a user puts on folders and documents."""
+    """A coloured label a user or a group (exactly one of them) puts on its folders and
+    documents; a node carries only its owner's tags (see core/permissions.py)."""
 
     name = CharField(max_length=100)
     color = CharField(max_length=7, default="#888888")
-    owner_user = ForeignKeyField(User, backref="tags", on_delete="CASCADE")
+    owner_user = ForeignKeyField(User, null=True, backref="tags", on_delete="CASCADE")
+    owner_group = ForeignKeyField(Group, null=True, backref="tags", on_delete="CASCADE")
     created_at = DateTimeField(default=utcnow)
-    owner_user_id: int
+    owner_user_id: int | None
+    owner_group_id: int | None
 
     class Meta:
-        indexes = ((("owner_user", "name"), True),)
+        indexes = ((("owner_user", "name"), True), (("owner_group", "name"), True))
+        constraints = [ONE_OWNER]
 
 
 class NodeTag(BaseModel):
@@ -119,15 +128,19 @@ class NodeTag(BaseModel):
 
 
 class DocumentType(BaseModel):
-    """A kind of document (Invoice, Contract) with an ordered list of custom fields."""
+    """A kind of document (Invoice, Contract) with an ordered list of custom fields, owned by
+    a user or a group (exactly one of them); a document has only its owner's types."""
 
     name = CharField(max_length=100)
-    owner_user = ForeignKeyField(User, backref="document_types", on_delete="CASCADE")
+    owner_user = ForeignKeyField(User, null=True, backref="document_types", on_delete="CASCADE")
+    owner_group = ForeignKeyField(Group, null=True, backref="document_types", on_delete="CASCADE")
     created_at = DateTimeField(default=utcnow)
-    owner_user_id: int
+    owner_user_id: int | None
+    owner_group_id: int | None
 
     class Meta:
-        indexes = ((("owner_user", "name"), True),)
+        indexes = ((("owner_user", "name"), True), (("owner_group", "name"), True))
+        constraints = [ONE_OWNER]
 
 
 class CustomField(BaseModel):

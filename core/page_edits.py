@@ -21,7 +21,7 @@ from archivist.core.models import Document, DocumentVersion, Node, Page
 from archivist.core.nodes import get_node
 from archivist.core.page_ops import PageOrigin
 from archivist.core.pages import decode_words, encode_words
-from archivist.core.permissions import require
+from archivist.core.permissions import require, same_owner
 from archivist.core.processing import CARRIED_OVER, current_version
 from archivist.core.settings import Settings
 from archivist.core.storage import Storage
@@ -178,8 +178,11 @@ def _new_document(
         Document.create(
             node=node, **{f: getattr(document, f) for f in (
                 "original_hash", "original_name", "original_type", "original_size",
-                "ocr_languages", "ocr_mode", "ocr_engine", "status", "document_type",
+                "ocr_languages", "ocr_mode", "ocr_engine", "status",
             )},
+            # A document has only its owner's type (core/permissions.py): pages taken into
+            # another owner's folder (by an editor of a share) leave the type behind.
+            document_type=document.document_type_id if same_owner(source, folder) else None,
         )  # fmt: skip
         version = DocumentVersion.create(
             document=node, number=1, file_hash=written.file_hash, base_hash=written.base_hash,

@@ -10,6 +10,12 @@ Two things decide, together:
   the permissions of the share's role. Account administration (users, groups, roles, the
   audit log) needs the permission alone.
 
+- **Labels** (tags and document types) belong to a user or a group, like nodes: the viewer's
+  own and their groups' are theirs to list and change as their roles allow. A folder or
+  document carries only its owner's labels, whoever puts them there: an editor of a share
+  applies the owner's tags and types (and sees them), never their own, so that nobody's
+  labels show on somebody else's documents (:func:`require_fits`).
+
 Superusers administer accounts; they do not read other people's documents (a DMS holds
 private papers), so they get no exception here: what is not theirs or shared with them stays
 invisible to them too.
@@ -19,11 +25,13 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from typing import Protocol, TypeVar
 
 from peewee import Expression
 
-from archivist.core.errors import UserFacingError
-from archivist.core.models import Node
+from archivist.core.errors import NotFound, UserFacingError
+from archivist.core.ids import decode_id
+from archivist.core.models import DocumentType, Node, Tag
 from archivist.core.settings import Settings
 from archivist.core.users import Viewer
 
@@ -193,6 +201,83 @@ def require_permission(viewer: Viewer, permission: str, field: str | None = None
         raise ValueError(f"unknown permission {permission}")
     if permission not in viewer.permissions:
         raise permission_denied(permission, field)
+
+
+class Owned(Protocol):
+    """A row with an owner: a user or a group (a node, a tag, a document type)."""
+
+    owner_user_id: int | None
+    owner_group_id: int | None
+
+
+Label = type[Tag] | type[DocumentType]
+L = TypeVar("L", bound=Owned)
+
+
+def owns(viewer: Viewer, row: Owned) -> bool:
+    """Whether ``row`` (a tag or document type) is the viewer's or a group's of theirs."""
+    if row.owner_user_id is not None:
+        return bool(row.owner_user_id == viewer.id)
+    return row.owner_group_id in viewer.group_ids
+
+
+def owned_labels(viewer: Viewer, model: Label) -> Expression:
+    """A WHERE clause over Tag or DocumentType: the viewer's own and their groups'."""
+    clause: Expression = model.owner_user == viewer.id
+    if viewer.group_ids:
+        clause = clause | model.owner_group.in_(sorted(viewer.group_ids))
+    return clause
+
+
+def labels_of_owner(model: Label, node: Owned) -> Expression:
+    """A WHERE clause over Tag or DocumentType: those of ``node``'s owner (the only ones that
+    may go on it)."""
+    if node.owner_user_id is not None:
+        return model.owner_user == node.owner_user_id
+    return model.owner_group == node.owner_group_id
+
+
+def same_owner(a: Owned, b: Owned) -> bool:
+    return (a.owner_user_id, a.owner_group_id) == (b.owner_user_id, b.owner_group_id)
+
+
+def require_fits(
+    viewer: Viewer, nodes: list[Node], label: L | None, what: str, field: str | None
+) -> L:
+    """Whether ``label`` (a tag or a document type, ``what``; None when no row has its id)
+    may go on ``nodes``, which the viewer may change (``node.update``, checked by the caller);
+    returns it.
+
+    Raises NOT_FOUND unless the viewer may know the label: theirs, a group's of theirs, or the
+    owner's of one of the nodes (an editor of a share uses the owner's). Raises
+    OWNER_MISMATCH unless it belongs to the owner of every node: a folder or document
+    carries only its owner's labels, whoever puts them on, so nobody's own labels show on
+    somebody else's documents."""
+    if label is None or not (owns(viewer, label) or any(same_owner(n, label) for n in nodes)):
+        raise NotFound(what, field)
+    for node in nodes:
+        if not same_owner(node, label):
+            raise UserFacingError(
+                "OWNER_MISMATCH",
+                f"'{node.title}' can carry only its owner's {what}s, and this {what} is not one.",
+                field,
+            )
+    return label
+
+
+def label_owner(
+    viewer: Viewer, group_id: str | None, permission: str, field: str = "groupId"
+) -> tuple[int | None, int | None]:
+    """Who a new tag or document type belongs to: the viewer, or the group ``group_id`` names
+    (one of theirs: any other is NOT_FOUND), as (user id, group id). Raises
+    PERMISSION_DENIED unless the viewer's roles give ``permission``."""
+    require_permission(viewer, permission)
+    if group_id is None:
+        return viewer.id, None
+    _, row_id = decode_id(group_id, ("Group",), field)
+    if row_id not in viewer.group_ids:
+        raise NotFound("group", field)
+    return None, row_id
 
 
 def can_administer_queue(viewer: Viewer) -> bool:

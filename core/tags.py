@@ -1,4 +1,9 @@
-"""Tags: coloured labels a user puts on folders and documents (many at once)."""
+"""Tags: coloured labels a user or a group puts on its folders and documents (many at once).
+
+A tag belongs to a user or a group; members list and change a group's tags as their roles
+allow. A folder or document carries only its owner's tags (see core/permissions.py): whoever
+may change it (an owner, a member, an editor of a share) puts on the owner's tags.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,14 @@ from archivist.core.errors import NotFound, UserFacingError
 from archivist.core.folders import documents_among
 from archivist.core.models import Node, NodeTag, Tag
 from archivist.core.nodes import get_node, parse_id
-from archivist.core.permissions import require_permission
+from archivist.core.permissions import (
+    label_owner,
+    labels_of_owner,
+    owned_labels,
+    permissions_on,
+    require_fits,
+    require_permission,
+)
 from archivist.core.users import Viewer
 
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -33,26 +45,31 @@ def _color(color: str | None) -> str:
 
 
 def get_tag(viewer: Viewer, tag_id: str | int, field: str = "id") -> Tag:
-    tag = Tag.get_or_none(
-        (Tag.id == parse_id(tag_id, field, ("Tag",))) & (Tag.owner_user == viewer.id)
-    )
+    """One of the viewer's tags or their groups'; raises NotFound for any other."""
+    tag = Tag.get_or_none((Tag.id == parse_id(tag_id, field, ("Tag",))) & owned_labels(viewer, Tag))
     if tag is None:
         raise NotFound("tag", field)
     return tag
 
 
-def _taken(name: str) -> UserFacingError:
-    return UserFacingError("TAG_EXISTS", f"You already have a tag called '{name}'.", "name")
+def _taken(tag: Tag | dict[str, int | None], name: str) -> UserFacingError:
+    group = tag.owner_group_id if isinstance(tag, Tag) else tag["owner_group"]
+    whose = "The group already has" if group is not None else "You already have"
+    return UserFacingError("TAG_EXISTS", f"{whose} a tag called '{name}'.", "name")
 
 
-def create_tag(viewer: Viewer, name: str, color: str | None = None) -> Tag:
-    require_permission(viewer, "tag.create")
+def create_tag(
+    viewer: Viewer, name: str, color: str | None = None, group_id: str | None = None
+) -> Tag:
+    """A tag of the viewer's, or of their group ``group_id`` (``tag.create`` either way)."""
+    user, group = label_owner(viewer, group_id, "tag.create")
+    owner = {"owner_user": user, "owner_group": group}
     name = _name(name)
     try:
         with database.atomic():
-            tag: Tag = Tag.create(name=name, color=_color(color), owner_user=viewer.id)
+            tag: Tag = Tag.create(name=name, color=_color(color), **owner)
     except IntegrityError:
-        raise _taken(name) from None
+        raise _taken(owner, name) from None
     return tag
 
 
@@ -75,7 +92,7 @@ def update_tag(
         with database.atomic():
             Tag.update(**changes).where(Tag.id == tag.id).execute()
     except IntegrityError:
-        raise _taken(changes["name"]) from None
+        raise _taken(tag, changes["name"]) from None
     return Tag.get_by_id(tag.id), tagged_documents(tag.id) if "name" in changes else []
 
 
@@ -94,8 +111,15 @@ def delete_tag(viewer: Viewer, tag_id: str) -> tuple[tuple[int, list[Node]], lis
 def _targets(
     viewer: Viewer, node_ids: list[str], tag_ids: list[str]
 ) -> tuple[list[Node], list[Tag]]:
+    """The nodes (``node.update`` on each) and the tags: the viewer's and their groups', and
+    those of the nodes' owners (an editor of a share uses the owner's tags). Each tag must
+    belong to each node's owner (OWNER_MISMATCH)."""
     nodes = [get_node(viewer, node_id, "nodeIds", "node.update") for node_id in node_ids]
-    tags = [get_tag(viewer, tag_id, "tagIds") for tag_id in tag_ids]
+    tags = [
+        require_fits(viewer, nodes, Tag.get_or_none(Tag.id == parse_id(t, "tagIds", ("Tag",))),
+                     "tag", "tagIds")
+        for t in tag_ids
+    ]  # fmt: skip
     return nodes, tags
 
 
@@ -127,6 +151,16 @@ def untag_nodes(
     return nodes, documents_among(n.id for n in nodes)
 
 
-def tags_of(viewer: Viewer) -> list[Tag]:
-    require_permission(viewer, "tag.view")
-    return list(Tag.select().where(Tag.owner_user == viewer.id).order_by(Tag.name))
+def tags_of(viewer: Viewer, group_id: str | None = None) -> list[Tag]:
+    """The viewer's tags, or their group ``group_id``'s, by name (``tag.view``)."""
+    user, group = label_owner(viewer, group_id, "tag.view")
+    owner = Tag.owner_user == user if group is None else Tag.owner_group == group
+    return list(Tag.select().where(owner).order_by(Tag.name))
+
+
+def tags_for(viewer: Viewer, node: Node) -> list[Tag]:
+    """The tags that may go on ``node`` (its owner's), by name; none unless the viewer may
+    change it (``node.update``)."""
+    if "node.update" not in permissions_on(viewer, node):
+        return []
+    return list(Tag.select().where(labels_of_owner(Tag, node)).order_by(Tag.name))

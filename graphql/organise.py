@@ -321,15 +321,23 @@ async def resolve_breadcrumb(node: Node, info: GraphQLResolveInfo) -> list[Node]
 
 
 @query.field("tags")
-async def resolve_all_tags(_: Any, info: GraphQLResolveInfo) -> list[Tag]:
-    return await run_db(tags.tags_of, require_viewer(info))
+async def resolve_all_tags(
+    _: Any, info: GraphQLResolveInfo, group_id: str | None = None
+) -> list[Tag]:
+    return await run_db(tags.tags_of, require_viewer(info), group_id)
 
 
 @mutation.field("createTag")
 async def resolve_create_tag(
-    _: Any, info: GraphQLResolveInfo, name: str, color: str | None = None
+    _: Any,
+    info: GraphQLResolveInfo,
+    name: str,
+    color: str | None = None,
+    group_id: str | None = None,
 ) -> dict[str, Any]:
-    return await call_service(info, tags.create_tag, name, color, payload=lambda t: ok(tag=t))
+    return await call_service(
+        info, tags.create_tag, name, color, group_id, payload=lambda t: ok(tag=t)
+    )
 
 
 @mutation.field("updateTag")
@@ -373,21 +381,28 @@ async def resolve_untag_nodes(
 
 
 @query.field("documentTypes")
-async def resolve_document_types(_: Any, info: GraphQLResolveInfo) -> list[DocumentType]:
-    return await run_db(doctypes.types_of, require_viewer(info))
+async def resolve_document_types(
+    _: Any, info: GraphQLResolveInfo, group_id: str | None = None
+) -> list[DocumentType]:
+    return await run_db(doctypes.types_of, require_viewer(info), group_id)
 
 
 @mutation.field("createDocumentType")
 async def resolve_create_type(
-    _: Any, info: GraphQLResolveInfo, name: str, fields: list[dict[str, Any]]
+    _: Any,
+    info: GraphQLResolveInfo,
+    name: str,
+    fields: list[dict[str, Any]],
+    group_id: str | None = None,
 ) -> dict[str, Any]:
     specs = [
         doctypes.FieldSpec(f["name"], str(f["kind"]).lower(), tuple(f.get("options") or ()))
         for f in fields
     ]
     return await call_service(
-        info, doctypes.create_document_type, name, specs, payload=lambda t: ok(document_type=t)
-    )
+        info, doctypes.create_document_type, name, specs, group_id,
+        payload=lambda t: ok(document_type=t),
+    )  # fmt: skip
 
 
 @mutation.field("deleteDocumentType")

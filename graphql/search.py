@@ -28,7 +28,7 @@ from archivist.core.db import run_db
 from archivist.core.errors import NotFound, UserFacingError
 from archivist.core.models import DocumentVersion, Node, NodeTag, Page, Tag
 from archivist.core.nodes import get_node
-from archivist.core.permissions import readable_by
+from archivist.core.permissions import owned_labels, readable_by
 from archivist.core.search import search_index
 from archivist.core.settings import Settings
 from archivist.core.users import Viewer
@@ -104,24 +104,24 @@ def _order(order_by: dict[str, Any] | None) -> SearchOrder:
 
 
 def _facet_tags(viewer: Viewer, names: list[str]) -> dict[str, Tag]:
-    """The tag objects of facet names: the viewer's own tag of each name, else one of that
-    name on a document the viewer may read (a group's document tagged by another member)."""
+    """The tag objects of facet names, each one that matching documents carry: the viewer's
+    own of that name, else a group's of theirs, else another's on a document the viewer may
+    read (a shared document's owner's). Tags are per owner and the index holds names, so
+    several owners' tags of one name count together, as ``tag:"<name>"`` finds them."""
     if not names:
         return {}
-    found = {
-        tag.name: tag
-        for tag in Tag.select().where((Tag.owner_user == viewer.id) & Tag.name.in_(names))
-    }
+    # EXISTS, not a join: one row per tag, not one per tagged document (tens of thousands
+    # for a common tag in a large archive).
+    on_readable = fn.EXISTS(
+        NodeTag.select(NodeTag.id).join(Node).where((NodeTag.tag == Tag.id) & readable_by(viewer))
+    )
+    found: dict[str, Tag] = {}
+    mine = Tag.select().where(owned_labels(viewer, Tag) & Tag.name.in_(names) & on_readable)
+    for tag in sorted(mine, key=lambda tag: (tag.owner_user_id is None, tag.id)):
+        found.setdefault(tag.name, tag)
     missing = [name for name in names if name not in found]
     if missing:
-        # EXISTS, not a join: one row per tag, not one per tagged document (tens of
-        # thousands for a common tag in a large archive).
-        on_readable = (
-            NodeTag.select(NodeTag.id)
-            .join(Node)
-            .where((NodeTag.tag == Tag.id) & readable_by(viewer))
-        )
-        others = Tag.select().where(Tag.name.in_(missing) & fn.EXISTS(on_readable)).order_by(Tag.id)
+        others = Tag.select().where(Tag.name.in_(missing) & on_readable).order_by(Tag.id)
         for tag in others:
             found.setdefault(tag.name, tag)
     return found

@@ -64,6 +64,9 @@ FIELD_COSTS: dict[tuple[str, str], int] = {
     ("DocumentVersion", "downloadUrl"): 2,
     ("SearchHit", "highlights"): 5,
     ("SearchHit", "snippet"): 2,
+    ("Folder", "availableTags"): 5,  # a query of its own per node
+    ("Document", "availableTags"): 5,
+    ("Document", "availableDocumentTypes"): 5,
     ("Mutation", "login"): 100,
     ("Mutation", "uploadDocument"): 100,
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from peewee import Database, SqliteDatabase
 from playhouse.migrate import SchemaMigrator
@@ -211,6 +213,101 @@ def test_people_migration_keeps_owners_and_gives_everyone_roles(
             ]
             (name,) = db.execute_sql("SELECT name FROM access_token").fetchone()
             assert name is None  # a login's token, as every token before named ones
+    finally:
+        with db.connection_context():
+            drop_all_tables(db)
+            migrate(db)
+
+
+def test_group_tags_migration_keeps_owners_and_puts_foreign_labels_right(
+    migrated_database: Database,
+) -> None:
+    """0013 on a database of the previous release (0012): tags and types keep their user
+    owner; a member's tag or type on a group's document becomes the group's (values kept);
+    another user's on a user's document (a share editor's) comes off; ids go on, never back;
+    a tag or type with no owner, or two, is refused by the database."""
+    from peewee import DatabaseError
+
+    from archivist.core.models import Migration
+
+    db = migrated_database
+    try:
+        with db.connection_context():
+            drop_all_tables(db)
+            with db.bind_ctx([Migration]):
+                db.create_tables([Migration])
+                migrator = SchemaMigrator.from_database(db)
+                for step in all_migrations()[:12]:
+                    step.module.apply(db, migrator)
+                    Migration.create(number=step.number, name=step.name)
+
+            def sql(statement: str, *params: Any) -> Any:
+                return db.execute_sql(statement.replace("%s", db.param), params)
+
+            when = "2024-01-01 00:00:00"
+            for name in ("alice", "bob"):
+                sql("INSERT INTO archivist_user (username, password_hash, is_superuser, "
+                    "is_active, created_at) VALUES (%s, 'x', %s, %s, %s)", name, False, True, when)  # fmt: skip
+            sql("INSERT INTO archivist_group (name, created_at) VALUES ('g', %s)", when)
+            # Documents 1 (alice's) and 2 (the group's).
+            for title, user, group in (("mine", 1, None), ("ours", None, 1)):
+                sql("INSERT INTO node (kind, title, owner_user_id, owner_group_id, created_at, "
+                    "updated_at) VALUES ('document', %s, %s, %s, %s, %s)", title, user, group,
+                    when, when)  # fmt: skip
+            # Tags 1 alice's "Home", 2 bob's "Secret", 3 a purged one (its id never comes back).
+            for name, owner in (("Home", 1), ("Secret", 2), ("Gone", 1)):
+                sql("INSERT INTO tag (name, color, owner_user_id, created_at) VALUES "
+                    "(%s, '#888888', %s, %s)", name, owner, when)  # fmt: skip
+            sql("DELETE FROM tag WHERE id = 3")
+            for node, tag in ((1, 1), (1, 2), (2, 1)):
+                sql("INSERT INTO node_tag (node_id, tag_id) VALUES (%s, %s)", node, tag)
+            # Types 1 alice's "Bill" (on the group's document, with a value), 2 bob's "Odd"
+            # (on alice's, with a value).
+            for name, owner in (("Bill", 1), ("Odd", 2)):
+                sql("INSERT INTO document_type (name, owner_user_id, created_at) VALUES "
+                    "(%s, %s, %s)", name, owner, when)  # fmt: skip
+                sql("INSERT INTO custom_field (document_type_id, name, kind, options, position) "
+                    "VALUES (%s, 'Amount', 'number', '[]', 0)", owner)  # fmt: skip
+            for node, type_id in ((1, 2), (2, 1)):
+                sql("INSERT INTO document (node_id, original_hash, original_name, original_type,"
+                    " original_size, ocr_languages, ocr_mode, ocr_engine, status,"
+                    " document_type_id, index_revision, indexed_revision) VALUES (%s, %s, 'f',"
+                    " 'application/pdf', 1, 'en', 'auto', 'easyocr', 'ready', %s, 3, 3)",
+                    node, "0" * 64, type_id)  # fmt: skip
+                sql("INSERT INTO custom_field_value (document_id, field_id, value_number) "
+                    "VALUES (%s, %s, 12)", node, type_id)  # fmt: skip
+
+            assert [name.split("_")[0] for name in migrate(db)] == ["0013"]
+
+            def rows(statement: str) -> list[tuple[Any, ...]]:
+                return [tuple(row) for row in db.execute_sql(statement).fetchall()]
+
+            assert rows("SELECT id, name, owner_user_id, owner_group_id FROM tag ORDER BY id") == [
+                (1, "Home", 1, None),
+                (2, "Secret", 2, None),
+                (4, "Home", None, 1),
+            ]
+            assert rows("SELECT node_id, tag_id FROM node_tag ORDER BY node_id, tag_id") == [
+                (1, 1),
+                (2, 4),
+            ]
+            types = "SELECT id, name, owner_user_id, owner_group_id FROM document_type ORDER BY id"
+            assert rows(types) == [(1, "Bill", 1, None), (2, "Odd", 2, None), (3, "Bill", None, 1)]
+            assert rows("SELECT node_id, document_type_id, index_revision FROM document "
+                        "ORDER BY node_id") == [(1, None, 4), (2, 3, 4)]  # fmt: skip
+            copied = rows("SELECT id FROM custom_field WHERE document_type_id = 3")
+            assert rows("SELECT document_id, field_id FROM custom_field_value") == [
+                (2, copied[0][0])
+            ]
+            for owners in ("NULL, NULL", "1, 1"):
+                with pytest.raises(DatabaseError), db.atomic():
+                    sql("INSERT INTO tag (name, color, owner_user_id, owner_group_id, created_at)"
+                        f" VALUES ('x', '#888888', {owners}, %s)", when)  # fmt: skip
+                with pytest.raises(DatabaseError), db.atomic():
+                    sql("INSERT INTO document_type (name, owner_user_id, owner_group_id, "
+                        f"created_at) VALUES ('x', {owners}, %s)", when)  # fmt: skip
+            if isinstance(db, SqliteDatabase):
+                assert db.execute_sql("PRAGMA foreign_key_check").fetchall() == []
     finally:
         with db.connection_context():
             drop_all_tables(db)

@@ -6,6 +6,7 @@ and, for entries about a node, whether the reader may see that node now.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -13,7 +14,7 @@ from typing import Any
 
 from peewee import Expression, ModelSelect
 
-from archivist.core.errors import NotFound
+from archivist.core.errors import NotFound, UserFacingError
 from archivist.core.ids import decode_id
 from archivist.core.models import AuditEntry, Node
 from archivist.core.paging import Slice, Window, keyset_page
@@ -62,8 +63,19 @@ def record_mutation(
     """One entry per node a mutation changed (its history), or one without a node; the
     arguments (small ones) as details. Ids given as API ids stay as they were given."""
     small = {key: value for key, value in arguments.items() if key not in SECRET_ARGUMENTS}
+    # A group or user the mutation names (``createTag(groupId:)``) is the entry's target;
+    # the id stays in the details as it was given.
+    targets: dict[str, int | None] = {}
+    for key, type_name in (("group_id", "Group"), ("user_id", "User")):
+        if key in small:
+            given = small.pop(key)
+            small[key.removesuffix("_id")] = given
+            targets[key] = None
+            with contextlib.suppress(UserFacingError):
+                targets[key] = decode_id(str(given), (type_name,), key)[1]
     for node_id in dict.fromkeys(node_ids) or [None]:
-        record(viewer, action, node_id=node_id, **small)
+        record(viewer, action, node_id=node_id, group_id=targets.get("group_id"),
+               user_id=targets.get("user_id"), **small)  # fmt: skip
 
 
 def entries(
