@@ -167,8 +167,12 @@ def _document(w: World, who: str) -> str:
 
 @cell("Query.search")
 def _search(w: World, who: str) -> Any:
-    body = w.ask(who, '{ search(query: "matrixword") { totalCount } }')
-    return outcome(body, "search") if body.get("errors") else body["data"]["search"]["totalCount"]
+    """Whose indexed documents (Alice's, the group's) the hits are of."""
+    body = w.ask(who, '{ search(query: "matrixword") { edges { node { document { id } } } } }')
+    if body.get("errors"):
+        return outcome(body, "search")
+    places = {_doc(document): place for place, document in w.indexed.items()}
+    return tuple(places[edge["node"]["document"]["id"]] for edge in body["data"]["search"]["edges"])
 
 
 @cell("Query.trash")
@@ -467,9 +471,13 @@ def _copy(w: World, who: str) -> str:
 
 
 @cell("Mutation.deleteNodes")
-def _delete(w: World, who: str) -> str:
-    return _mutation(w, who, "deleteNodes", "$ids: [ID!]!", "ids: $ids",
-                     ids=[_doc(w.fresh_document(who))])  # fmt: skip
+def _delete(w: World, who: str) -> tuple[str, str]:
+    """The outcome, and where the document is then."""
+    document = w.fresh_document(who)
+    done = _mutation(w, who, "deleteNodes", "$ids: [ID!]!", "ids: $ids", ids=[_doc(document)])
+    with database.connection_context():
+        trashed = Node.get_by_id(document).deleted_at is not None
+    return done, "trashed" if trashed else "in place"
 
 
 @cell("Mutation.restoreNodes")
@@ -750,7 +758,7 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
         (NULL, NULL, OK, OK),
     ),
     "Query.document": (OK, OK, OK, OK, OK, OK, NULL, NULL),
-    "Query.search": (1, 1, 1, 1, 1, 1, 0, 0),
+    "Query.search": (("alice",), *(("group",),) * 3, ("alice",), ("alice",), (), ()),
     # The trash is the owner's: a group's members see the group's, a share's people not.
     "Query.trash": ("listed",) * 4 + ("absent",) * 4,
     "Query.tags": OWN,
@@ -775,7 +783,9 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     "Mutation.moveNodes": EDITS_THE_PLACE,
     "Mutation.copyDocument": EDITS_THE_PLACE,
     # A share's editor trashes into the owner's trash, so cannot restore from it.
-    "Mutation.deleteNodes": EDITS_THE_PLACE,
+    "Mutation.deleteNodes": tuple(
+        (done, "trashed" if done == OK else "in place") for done in EDITS_THE_PLACE
+    ),
     "Mutation.restoreNodes": (OK, DENIED, OK, OK, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
     # Everyone empties their own trash (a member the group's too), as their roles allow.
     "Mutation.emptyTrash": (
