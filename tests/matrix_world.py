@@ -388,3 +388,32 @@ def multipart(world: World, who: str, query: str, variables: dict[str, Any], con
 
 
 Cell = Callable[[World, str], Any]
+
+
+def registry() -> tuple[dict[str, Cell], Callable[[str], Callable[[Cell], Cell]]]:
+    """A table of cells by field, and the decorator that files a cell under its field."""
+    cells: dict[str, Cell] = {}
+
+    def cell(name: str) -> Callable[[Cell], Cell]:
+        def register(function: Cell) -> Cell:
+            assert name not in cells, name
+            cells[name] = function
+            return function
+
+        return register
+
+    return cells, cell
+
+
+def mutation(w: World, who: str, name: str, signature: str, arguments: str, **v: Any) -> str:
+    """The outcome of ``mutation(signature) { name(arguments) { errors { code } } }``."""
+    query = f"mutation({signature}) {{ {name}({arguments}) {{ errors {{ code }} }} }}"
+    return outcome(w.ask(who, query, **v), name)
+
+
+def seen(body: dict[str, Any], name: str, key: str, wanted: dict[str, str]) -> Any:
+    """Which of ``wanted`` (label: value of ``key``) a list answer holds, or its error."""
+    if body.get("errors"):
+        return outcome(body, name)
+    values = {item[key] for item in body["data"][name]}
+    return tuple(label for label, value in wanted.items() if value in values)
