@@ -22,7 +22,16 @@ from people_support import role_id
 from support import gid
 
 from archivist.core.db import database
-from archivist.core.models import Document, DocumentType, Node, Page, Tag
+from archivist.core.models import (
+    AccessToken,
+    AuditEntry,
+    Document,
+    DocumentType,
+    Node,
+    Page,
+    Share,
+    Tag,
+)
 
 CELLS, cell = registry()
 
@@ -39,12 +48,40 @@ def _folder(folder: int) -> str:
 
 
 @cell("Query.node")
-def _node(w: World, who: str) -> tuple[str, ...]:
-    """The place's document, Alice's tag, group G, Alice herself."""
-    query = "query($id: ID!) { node(id: $id) { id } }"
-    ids = (_doc(w.indexed[w.place(who)]), gid("Tag", w.tag("owner")), gid("Group", w.group),
-           gid("User", w.users["owner"]))  # fmt: skip
-    return tuple(outcome(w.ask(who, query, id=node_id), "node") for node_id in ids)
+def _node(w: World, who: str) -> str:
+    """Which of an object of every type the person finds by its id: their place's folder,
+    its indexed document with its version and page, Alice's tag, type and custom field,
+    group G, the Viewer role, Alice's share with the share viewer, a token of Alice's, an
+    audit entry on the place's folder, and Alice's account."""
+    place, document = w.place(who), w.indexed[w.place(who)]
+    kind, custom = w.doc_type("owner")
+    with database.connection_context():
+        share = Share.get(
+            (Share.node == w.folders["alice"]) & (Share.user == w.users["share viewer"])
+        )
+        token = AccessToken.select().where(AccessToken.user == w.users["owner"]).get()
+        entry = AuditEntry.select().where(AuditEntry.node_id == w.folders[place]).get()
+    ids = {
+        "folder": _folder(w.folders[place]),
+        "document": _doc(document),
+        "version": gid("DocumentVersion", w.version(document)),
+        "page": gid("Page", w.page(document).logical),
+        "tag": gid("Tag", w.tag("owner")),
+        "type": gid("DocumentType", kind),
+        "field": gid("CustomField", custom),
+        "group": gid("Group", w.group),
+        "role": role_id("Viewer"),
+        "share": gid("Share", share.id),
+        "token": gid("AccessToken", token.id),
+        "entry": gid("AuditEntry", entry.id),
+        "user": gid("User", w.users["owner"]),
+    }
+    variables = ", ".join(f"${label}: ID!" for label in ids)
+    fields = " ".join(f"{label}: node(id: ${label}) {{ id }}" for label in ids)
+    body = w.ask(who, f"query({variables}) {{ {fields} }}", **ids)
+    if body.get("errors"):
+        return str(body["errors"])
+    return " ".join(label for label in ids if body["data"][label] is not None)
 
 
 @cell("Query.document")

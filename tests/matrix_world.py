@@ -365,6 +365,10 @@ def prepare(client: TestClient, settings: Settings, tmp: Path) -> World:
             n=gid("Folder", folders["alice"]), r=role_id(role), u=gid("User", users[who]),
         )  # fmt: skip
         assert shared["shareNode"]["errors"] == [], shared
+    # A change of the group's folder, for the audit log's history of it.
+    renamed = call(client, tokens["member Editor"], """mutation($id: ID!) { renameNode(id: $id,
+      title: "Shared") { errors { code } } }""", id=gid("Folder", folders["group"]))  # fmt: skip
+    assert renamed["renameNode"]["errors"] == [], renamed
     # Indexed as a worker would index them after the shares (whose readers they record).
     for place, who in (("alice", "owner"), ("group", "member Editor")):
         world.indexed[place] = world.fresh_document(who)
