@@ -108,7 +108,7 @@ def _change_password(w: World, who: str) -> str:
 @cell("Mutation.createApiToken")
 def _create_api_token(w: World, who: str) -> str:
     return mutation(w, who, "createApiToken", "$n: String!", "name: $n, expiresInDays: 30",
-                     n=w.name("script"))  # fmt: skip
+                    n=w.name("script"))  # fmt: skip
 
 
 @cell("Mutation.revokeToken")
@@ -124,31 +124,31 @@ def _revoke_token(w: World, who: str) -> tuple[str, str]:
 @cell("Mutation.createUser")
 def _create_user(w: World, who: str) -> str:
     return mutation(w, who, "createUser", "$u: String!, $p: String!", "username: $u, password: $p",
-                     u=w.name("new"), p=TEST_PASSWORD)  # fmt: skip
+                    u=w.name("new"), p=TEST_PASSWORD)  # fmt: skip
 
 
 @cell("Mutation.updateUser")
 def _update_user(w: World, who: str) -> str:
     return mutation(w, who, "updateUser", "$id: ID!", 'id: $id, email: "v@example.org"',
-                     id=gid("User", w.user()))  # fmt: skip
+                    id=gid("User", w.user()))  # fmt: skip
 
 
 @cell("Mutation.deleteUser")
 def _delete_user(w: World, who: str) -> str:
     return mutation(w, who, "deleteUser", "$id: ID!, $to: ID", "id: $id, handToUserId: $to",
-                     id=gid("User", w.user()), to=gid("User", w.friend))  # fmt: skip
+                    id=gid("User", w.user()), to=gid("User", w.friend))  # fmt: skip
 
 
 @cell("Mutation.resetPassword")
 def _reset_password(w: World, who: str) -> str:
     return mutation(w, who, "resetPassword", "$id: ID!", 'id: $id, password: "a new passphrase!"',
-                     id=gid("User", w.user()))  # fmt: skip
+                    id=gid("User", w.user()))  # fmt: skip
 
 
 @cell("Mutation.setUserRoles")
 def _set_user_roles(w: World, who: str) -> str:
     return mutation(w, who, "setUserRoles", "$id: ID!, $r: [ID!]!", "userId: $id, roleIds: $r",
-                     id=gid("User", w.user()), r=[role_id("Viewer")])  # fmt: skip
+                    id=gid("User", w.user()), r=[role_id("Viewer")])  # fmt: skip
 
 
 @cell("Mutation.createGroup")
@@ -159,47 +159,47 @@ def _create_group(w: World, who: str) -> str:
 @cell("Mutation.renameGroup")
 def _rename_group(w: World, who: str) -> str:
     return mutation(w, who, "renameGroup", "$id: ID!, $n: String!", "id: $id, name: $n",
-                     id=w.new_group(), n=w.name("renamed"))  # fmt: skip
+                    id=w.new_group(), n=w.name("renamed"))  # fmt: skip
 
 
 @cell("Mutation.addGroupMembers")
 def _add_members(w: World, who: str) -> str:
     return mutation(w, who, "addGroupMembers", "$id: ID!, $u: [ID!]!", "id: $id, userIds: $u",
-                     id=w.new_group(), u=[gid("User", w.friend)])  # fmt: skip
+                    id=w.new_group(), u=[gid("User", w.friend)])  # fmt: skip
 
 
 @cell("Mutation.removeGroupMembers")
 def _remove_members(w: World, who: str) -> str:
     group, friend = w.new_group(), [gid("User", w.friend)]
     added = mutation(w, "member Administrator", "addGroupMembers", "$id: ID!, $u: [ID!]!",
-                      "id: $id, userIds: $u", id=group, u=friend)  # fmt: skip
+                     "id: $id, userIds: $u", id=group, u=friend)  # fmt: skip
     assert added == OK
     return mutation(w, who, "removeGroupMembers", "$id: ID!, $u: [ID!]!",
-                     "id: $id, userIds: $u", id=group, u=friend)  # fmt: skip
+                    "id: $id, userIds: $u", id=group, u=friend)  # fmt: skip
 
 
 @cell("Mutation.setGroupRoles")
 def _set_group_roles(w: World, who: str) -> str:
     return mutation(w, who, "setGroupRoles", "$id: ID!, $r: [ID!]!", "groupId: $id, roleIds: $r",
-                     id=w.new_group(), r=[role_id("Viewer")])  # fmt: skip
+                    id=w.new_group(), r=[role_id("Viewer")])  # fmt: skip
 
 
 @cell("Mutation.deleteGroup")
 def _delete_group(w: World, who: str) -> str:
     return mutation(w, who, "deleteGroup", "$id: ID!, $to: ID", "id: $id, handToUserId: $to",
-                     id=w.new_group(), to=gid("User", w.friend))  # fmt: skip
+                    id=w.new_group(), to=gid("User", w.friend))  # fmt: skip
 
 
 @cell("Mutation.createRole")
 def _create_role(w: World, who: str) -> str:
     return mutation(w, who, "createRole", "$n: String!", 'name: $n, permissions: ["node.view"]',
-                     n=w.name("role"))  # fmt: skip
+                    n=w.name("role"))  # fmt: skip
 
 
 @cell("Mutation.updateRole")
 def _update_role(w: World, who: str) -> str:
     return mutation(w, who, "updateRole", "$id: ID!, $n: String!", "id: $id, name: $n",
-                     id=w.role(), n=w.name("renamed"))  # fmt: skip
+                    id=w.role(), n=w.name("renamed"))  # fmt: skip
 
 
 @cell("Mutation.deleteRole")

@@ -44,6 +44,11 @@ def _folder(folder: int) -> str:
     return gid("Folder", folder)
 
 
+def _own_and_alices(run: Callable[[str], str], who: str) -> tuple[str, str]:
+    """``run`` with an object of the person's own, then with one of Alice's."""
+    return run(who), run("owner")
+
+
 # ---- queries
 
 
@@ -169,31 +174,31 @@ def _retry_page(w: World, who: str) -> str:
 @cell("Mutation.reprocessDocument")
 def _reprocess(w: World, who: str) -> str:
     return mutation(w, who, "reprocessDocument", "$d: ID!", "documentId: $d",
-                     d=_doc(w.fresh_document(who)))  # fmt: skip
+                    d=_doc(w.fresh_document(who)))  # fmt: skip
 
 
 @cell("Mutation.createFolder")
 def _create_folder(w: World, who: str) -> str:
     return mutation(w, who, "createFolder", "$p: ID, $t: String!", "parentId: $p, title: $t",
-                     p=_folder(w.folder(who)), t=w.name("made"))  # fmt: skip
+                    p=_folder(w.folder(who)), t=w.name("made"))  # fmt: skip
 
 
 @cell("Mutation.renameNode")
 def _rename(w: World, who: str) -> str:
     return mutation(w, who, "renameNode", "$id: ID!, $t: String!", "id: $id, title: $t",
-                     id=_doc(w.fresh_document(who)), t=w.name("renamed"))  # fmt: skip
+                    id=_doc(w.fresh_document(who)), t=w.name("renamed"))  # fmt: skip
 
 
 @cell("Mutation.moveNodes")
 def _move(w: World, who: str) -> str:
     return mutation(w, who, "moveNodes", "$ids: [ID!]!, $t: ID!", "ids: $ids, targetId: $t",
-                     ids=[_doc(w.fresh_document(who))], t=_folder(w.fresh_folder(who)))  # fmt: skip
+                    ids=[_doc(w.fresh_document(who))], t=_folder(w.fresh_folder(who)))  # fmt: skip
 
 
 @cell("Mutation.copyDocument")
 def _copy(w: World, who: str) -> str:
     return mutation(w, who, "copyDocument", "$id: ID!, $t: ID", "id: $id, targetId: $t",
-                     id=_doc(w.fresh_document(who)), t=_folder(w.folder(who)))  # fmt: skip
+                    id=_doc(w.fresh_document(who)), t=_folder(w.folder(who)))  # fmt: skip
 
 
 @cell("Mutation.deleteNodes")
@@ -209,7 +214,7 @@ def _delete(w: World, who: str) -> tuple[str, str]:
 @cell("Mutation.restoreNodes")
 def _restore(w: World, who: str) -> str:
     return mutation(w, who, "restoreNodes", "$ids: [ID!]!", "ids: $ids",
-                     ids=[_doc(w.fresh_document(who, trashed=True))])  # fmt: skip
+                    ids=[_doc(w.fresh_document(who, trashed=True))])  # fmt: skip
 
 
 @cell("Mutation.emptyTrash")
@@ -224,12 +229,12 @@ def _empty_trash(w: World, who: str) -> tuple[str, str]:
 
 @cell("Mutation.setDocumentType")
 def _set_type(w: World, who: str) -> tuple[str, str]:
-    """Their own type, and one of Alice's."""
-    return tuple(  # type: ignore[return-value]
-        mutation(w, who, "setDocumentType", "$d: ID!, $t: ID", "documentId: $d, typeId: $t",
-                  d=_doc(w.fresh_document(who)), t=gid("DocumentType", w.doc_type(whose)[0]))
-        for whose in (who, "owner")
-    )  # fmt: skip
+    def run(whose: str) -> str:
+        return mutation(w, who, "setDocumentType", "$d: ID!, $t: ID", "documentId: $d, typeId: $t",
+                        d=_doc(w.fresh_document(who)),
+                        t=gid("DocumentType", w.doc_type(whose)[0]))  # fmt: skip
+
+    return _own_and_alices(run, who)
 
 
 @cell("Mutation.setCustomFieldValues")
@@ -241,15 +246,15 @@ def _set_values(w: World, who: str) -> str:
     with database.connection_context():
         Document.update(document_type=kind).where(Document.node == document).execute()
     return mutation(w, who, "setCustomFieldValues", "$d: ID!, $v: [CustomFieldValueInput!]!",
-                     "documentId: $d, values: $v", d=_doc(document),
-                     v=[{"fieldId": gid("CustomField", custom), "value": "12"}])  # fmt: skip
+                    "documentId: $d, values: $v", d=_doc(document),
+                    v=[{"fieldId": gid("CustomField", custom), "value": "12"}])  # fmt: skip
 
 
 @cell("Mutation.shareNode")
 def _share(w: World, who: str) -> str:
     return mutation(w, who, "shareNode", "$n: ID!, $r: ID!, $u: ID",
-                     "nodeId: $n, roleId: $r, userId: $u", n=_doc(w.fresh_document(who)),
-                     r=role_id("Viewer"), u=gid("User", w.friend))  # fmt: skip
+                    "nodeId: $n, roleId: $r, userId: $u", n=_doc(w.fresh_document(who)),
+                    r=role_id("Viewer"), u=gid("User", w.friend))  # fmt: skip
 
 
 @cell("Mutation.revokeShare")
@@ -265,54 +270,32 @@ def _create_tag(w: World, who: str) -> str:
     return mutation(w, who, "createTag", "$n: String!", "name: $n", n=w.name("made"))
 
 
-def _own_and_alices(w: World, who: str, run: Callable[[str], str]) -> tuple[str, str]:
-    return run(who), run("owner")
-
-
 @cell("Mutation.updateTag")
 def _update_tag(w: World, who: str) -> tuple[str, str]:
-    """Their own tag, and one of Alice's."""
-    return _own_and_alices(
-        w,
-        who,
-        lambda whose: mutation(
-            w,
-            who,
-            "updateTag",
-            "$id: ID!",
-            'id: $id, color: "#123456"',
-            id=gid("Tag", w.tag(whose)),
-        ),
-    )
+    def run(whose: str) -> str:
+        return mutation(w, who, "updateTag", "$id: ID!", 'id: $id, color: "#123456"',
+                        id=gid("Tag", w.tag(whose)))  # fmt: skip
+
+    return _own_and_alices(run, who)
 
 
 @cell("Mutation.deleteTag")
 def _delete_tag(w: World, who: str) -> tuple[str, str]:
-    return _own_and_alices(
-        w,
-        who,
-        lambda whose: mutation(
-            w, who, "deleteTag", "$id: ID!", "id: $id", id=gid("Tag", w.tag(whose))
-        ),
-    )
+    def run(whose: str) -> str:
+        return mutation(w, who, "deleteTag", "$id: ID!", "id: $id", id=gid("Tag", w.tag(whose)))
+
+    return _own_and_alices(run, who)
 
 
 @cell("Mutation.tagNodes")
 def _tag_nodes(w: World, who: str) -> tuple[str, str]:
-    """A document of their place with their own tag, and with one of Alice's."""
-    return _own_and_alices(
-        w,
-        who,
-        lambda whose: mutation(
-            w,
-            who,
-            "tagNodes",
-            "$n: [ID!]!, $t: [ID!]!",
-            "nodeIds: $n, tagIds: $t",
-            n=[_doc(w.fresh_document(who))],
-            t=[gid("Tag", w.tag(whose))],
-        ),
-    )
+    """A document of their place, with a tag of their own and with one of Alice's."""
+
+    def run(whose: str) -> str:
+        return mutation(w, who, "tagNodes", "$n: [ID!]!, $t: [ID!]!", "nodeIds: $n, tagIds: $t",
+                        n=[_doc(w.fresh_document(who))], t=[gid("Tag", w.tag(whose))])  # fmt: skip
+
+    return _own_and_alices(run, who)
 
 
 @cell("Mutation.untagNodes")
@@ -320,31 +303,24 @@ def _untag_nodes(w: World, who: str) -> tuple[str, str]:
     def run(whose: str) -> str:
         tag = w.tag(whose)
         return mutation(w, who, "untagNodes", "$n: [ID!]!, $t: [ID!]!", "nodeIds: $n, tagIds: $t",
-                         n=[_doc(w.tagged(who, tag))], t=[gid("Tag", tag)])  # fmt: skip
+                        n=[_doc(w.tagged(who, tag))], t=[gid("Tag", tag)])  # fmt: skip
 
-    return _own_and_alices(w, who, run)
+    return _own_and_alices(run, who)
 
 
 @cell("Mutation.createDocumentType")
 def _create_type(w: World, who: str) -> str:
     return mutation(w, who, "createDocumentType", "$n: String!",
-                     'name: $n, fields: [{name: "Amount", kind: TEXT}]', n=w.name("made"))  # fmt: skip
+                    'name: $n, fields: [{name: "Amount", kind: TEXT}]', n=w.name("made"))  # fmt: skip
 
 
 @cell("Mutation.deleteDocumentType")
 def _delete_type(w: World, who: str) -> tuple[str, str]:
-    return _own_and_alices(
-        w,
-        who,
-        lambda whose: mutation(
-            w,
-            who,
-            "deleteDocumentType",
-            "$id: ID!",
-            "id: $id",
-            id=gid("DocumentType", w.doc_type(whose)[0]),
-        ),
-    )
+    def run(whose: str) -> str:
+        return mutation(w, who, "deleteDocumentType", "$id: ID!", "id: $id",
+                        id=gid("DocumentType", w.doc_type(whose)[0]))  # fmt: skip
+
+    return _own_and_alices(run, who)
 
 
 # ---- mutations: pages (fresh documents with a real PDF)
@@ -353,38 +329,38 @@ def _delete_type(w: World, who: str) -> tuple[str, str]:
 @cell("Mutation.rotatePages")
 def _rotate(w: World, who: str) -> str:
     return mutation(w, who, "rotatePages", "$d: ID!", "documentId: $d, pages: [{page: 1, degrees: 90}]",
-                     d=_doc(w.fresh_document(who)))  # fmt: skip
+                    d=_doc(w.fresh_document(who)))  # fmt: skip
 
 
 @cell("Mutation.reorderPages")
 def _reorder(w: World, who: str) -> str:
     return mutation(w, who, "reorderPages", "$d: ID!", "documentId: $d, order: [3, 1, 2]",
-                     d=_doc(w.fresh_document(who)))  # fmt: skip
+                    d=_doc(w.fresh_document(who)))  # fmt: skip
 
 
 @cell("Mutation.deletePages")
 def _delete_pages(w: World, who: str) -> str:
     return mutation(w, who, "deletePages", "$d: ID!", "documentId: $d, pages: [3]",
-                     d=_doc(w.fresh_document(who)))  # fmt: skip
+                    d=_doc(w.fresh_document(who)))  # fmt: skip
 
 
 @cell("Mutation.extractPages")
 def _extract(w: World, who: str) -> str:
     return mutation(w, who, "extractPages", "$d: ID!, $f: ID", "documentId: $d, pages: [1], folderId: $f",
-                     d=_doc(w.fresh_document(who)), f=_folder(w.folder(who)))  # fmt: skip
+                    d=_doc(w.fresh_document(who)), f=_folder(w.folder(who)))  # fmt: skip
 
 
 @cell("Mutation.movePages")
 def _move_pages(w: World, who: str) -> str:
     return mutation(w, who, "movePages", "$s: ID!, $t: ID!", "sourceId: $s, pages: [1], targetId: $t",
-                     s=_doc(w.fresh_document(who)), t=_doc(w.fresh_document(who)))  # fmt: skip
+                    s=_doc(w.fresh_document(who)), t=_doc(w.fresh_document(who)))  # fmt: skip
 
 
 @cell("Mutation.mergeDocuments")
 def _merge(w: World, who: str) -> str:
     return mutation(w, who, "mergeDocuments", "$ids: [ID!]!, $f: ID", "ids: $ids, folderId: $f",
-                     ids=[_doc(w.fresh_document(who)), _doc(w.fresh_document(who))],
-                     f=_folder(w.folder(who)))  # fmt: skip
+                    ids=[_doc(w.fresh_document(who)), _doc(w.fresh_document(who))],
+                    f=_folder(w.folder(who)))  # fmt: skip
 
 
 # ---- subscriptions
