@@ -45,13 +45,13 @@ def _permissions(w: World, who: str) -> Any:
 @cell("Query.roles")
 def _roles(w: World, who: str) -> Any:
     return seen(w.ask(who, "{ roles { name } }"), "roles", "name",
-                 {name: name for name in BUILTIN_ROLES})  # fmt: skip
+                {name: name for name in BUILTIN_ROLES})  # fmt: skip
 
 
 @cell("Query.users")
 def _users(w: World, who: str) -> Any:
     return seen(w.ask(who, "{ users { username } }"), "users", "username",
-                 {"alice": "alice", "friend": "friend"})  # fmt: skip
+                {"alice": "alice", "friend": "friend"})  # fmt: skip
 
 
 @cell("Query.groups")
