@@ -85,7 +85,7 @@ def _node(w: World, who: str) -> str:
     fields = " ".join(f"{label}: node(id: ${label}) {{ id }}" for label in ids)
     body = w.ask(who, f"query({variables}) {{ {fields} }}", **ids)
     if body.get("errors"):
-        return str(body["errors"])
+        return outcome(body, "folder")
     return " ".join(label for label in ids if body["data"][label] is not None)
 
 

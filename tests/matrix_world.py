@@ -17,6 +17,7 @@ from people_support import call, person, role_id, special
 from PIL import Image
 from samples import text_pdf
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 from support import TEST_PASSWORD, gid, graphql, login, row_id
 
 from archivist.core.db import database
@@ -41,8 +42,9 @@ from archivist.core.settings import Settings
 from archivist.core.storage import Storage
 from archivist.core.users import create_user
 
-# The kinds of person, in the order of every row of the matrix.
-PEOPLE = (
+# The kinds of person, in the order of every row of the matrix, and last someone without a
+# token (what would be theirs is the friend's, a bystander's).
+SIGNED_IN = (
     "owner",
     "member Viewer",
     "member Editor",
@@ -52,6 +54,8 @@ PEOPLE = (
     "stranger",
     "superuser",
 )
+ANONYMOUS = "anonymous"
+PEOPLE = (*SIGNED_IN, ANONYMOUS)
 USERNAMES = {
     "owner": "alice",
     "member Viewer": "mviewer",
@@ -97,6 +101,10 @@ class World:
             return {"owner_user": None, "owner_group": self.group}
         return {"owner_user": self.users["owner"], "owner_group": None}
 
+    def account(self, who: str) -> int:
+        """The person's account (the friend's for someone without a token)."""
+        return self.users.get(who, self.friend)
+
     def name(self, stem: str) -> str:
         return f"{stem}{next(self.serial)}"
 
@@ -109,8 +117,8 @@ class World:
         owner = self._owner(who)
         parent = self.folder(who)
         if mine:
-            owner = {"owner_user": self.users[who], "owner_group": None}
-            parent = special(self.users[who])
+            owner = {"owner_user": self.account(who), "owner_group": None}
+            parent = special(self.account(who))
         with database.connection_context(), database.atomic():
             node = Node.create(kind="document", title=self.name("doc"), parent=parent, **owner)
             Document.create(
@@ -167,7 +175,7 @@ class World:
     def tag(self, owner: str) -> int:
         """A fresh tag of ``owner`` (a kind of person)."""
         with database.connection_context():
-            return int(Tag.create(name=self.name("tag"), owner_user=self.users[owner]).id)
+            return int(Tag.create(name=self.name("tag"), owner_user=self.account(owner)).id)
 
     def tagged(self, who: str, tag: int) -> int:
         document = self.fresh_document(who)
@@ -178,7 +186,7 @@ class World:
     def doc_type(self, owner: str) -> tuple[int, int]:
         """A fresh document type of ``owner`` with one text field: (type, field)."""
         with database.connection_context():
-            kind = DocumentType.create(name=self.name("type"), owner_user=self.users[owner])
+            kind = DocumentType.create(name=self.name("type"), owner_user=self.account(owner))
             custom = CustomField.create(document_type=kind, name="Amount", kind="text", position=0)
             return int(kind.id), int(custom.id)
 
@@ -205,11 +213,11 @@ class World:
 
     def login_token(self, who: str) -> tuple[str, str]:
         """A fresh login of ``who``: (token, its id)."""
-        token = login(self.client, USERNAMES[who])
+        token = login(self.client, USERNAMES.get(who, "friend"))
         with database.connection_context():
             row = (
                 AccessToken.select()
-                .where(AccessToken.user == self.users[who])
+                .where(AccessToken.user == self.account(who))
                 .order_by(AccessToken.id.desc())
                 .get()
             )
@@ -217,11 +225,13 @@ class World:
 
     # ---- asking
     def ask(self, who: str, query: str, **variables: Any) -> dict[str, Any]:
-        return graphql(self.client, query, variables, token=self.tokens[who])
+        return graphql(self.client, query, variables, token=self.tokens.get(who))
 
     def get(self, who: str, path: str) -> int:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
-        return int(self.client.get(path, headers=headers).status_code)
+        return int(self.client.get(path, headers=self.headers(who)).status_code)
+
+    def headers(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"} if who in self.tokens else {}
 
 
 def outcome(body: dict[str, Any], name: str) -> str:
@@ -251,9 +261,22 @@ def subscribe(world: World, who: str, query: str, variables: dict[str, Any] | No
     return socket, ws
 
 
+def refused(world: World) -> str:
+    """How a websocket without a token ends: ``closed <code> <error code>``."""
+    with world.client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {}})
+        try:
+            message = ws.receive_json()
+        except WebSocketDisconnect as closed:
+            return f"closed {closed.code} {closed.reason.split(':')[0]}"
+    return f"answered {message}"
+
+
 def first_message(world: World, who: str, query: str, name: str, **variables: Any) -> str:
     """What a subscription answers first: the error's code, or ``next: <what>`` where
-    ``<what>`` is the event's ``kind`` or ``status`` (or OK)."""
+    ``<what>`` is the event's ``kind`` or ``status`` (or OK); see :func:`refused`."""
+    if who not in world.tokens:
+        return refused(world)
     socket, ws = subscribe(world, who, query, variables)
     try:
         message = ws.receive_json()
@@ -276,7 +299,9 @@ FEED = "subscription { documentsProgress { documentId message } }"
 def feed_delivers(world: World, who: str, document: int) -> str:
     """Whether the person's feed of all progress delivers an event of ``document``: events of
     a document of their own mark where the feed stands (the first is sent until the feed is
-    live; the last follows the one asked about)."""
+    live; the last follows the one asked about); see :func:`refused`."""
+    if who not in world.tokens:
+        return refused(world)
     marker = world.fresh_document(who, mine=True)
     redis = redis_connection(world.settings)
     socket, ws = subscribe(world, who, FEED)
@@ -329,13 +354,13 @@ def prepare(client: TestClient, settings: Settings, tmp: Path) -> World:
     users: dict[str, int] = {}
     roles = {"member Viewer": ("Viewer",), "member Editor": ("Editor",),
              "member Administrator": ("Administrator",), "superuser": ("Administrator",)}  # fmt: skip
-    for who in PEOPLE:
+    for who in SIGNED_IN:
         user, tokens[who] = person(make_user, client, USERNAMES[who], *roles.get(who, ()))
         users[who] = int(user.id)
     with database.connection_context():
         User.update(is_superuser=True).where(User.id == users["superuser"]).execute()
     friend = make_user("friend")
-    members = [gid("User", users[who]) for who in PEOPLE if who.startswith("member")]
+    members = [gid("User", users[who]) for who in SIGNED_IN if who.startswith("member")]
     made = call(client, admin, """mutation($m: [ID!]) { createGroup(name: "G", memberIds: $m)
       { group { id } } }""", m=members)  # fmt: skip
     group = row_id(made["createGroup"]["group"]["id"])
@@ -386,7 +411,7 @@ def multipart(world: World, who: str, query: str, variables: dict[str, Any], con
         "/graphql",
         data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
         files={"0": ("upload.pdf", content, "application/octet-stream")},
-        headers={"Authorization": f"Bearer {world.tokens[who]}"},
+        headers=world.headers(who),
     )
     return response.json()
 

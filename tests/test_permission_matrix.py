@@ -1,7 +1,8 @@
 """Who may do what, as one table: every root field, subscription and file route has a written
 decision, a cell that runs a small real operation of it for every kind of person (the owner,
-a group member with each built-in role, a share viewer, a share editor, a stranger and a
-superuser), and the exact outcome expected of each cell. A new field without all three fails.
+a group member with each built-in role, a share viewer, a share editor, a stranger, a
+superuser, and someone without a token), and the exact outcome expected of each cell. A new
+field without all three fails.
 
 The world is prepared once for the module (tests/matrix_world.py); a cell that changes
 something changes fresh objects made for it, so the cells do not depend on each other."""
@@ -243,6 +244,22 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
 }
 
 
+UNAUTHENTICATED = "UNAUTHENTICATED"
+# The cells that answer a pair: with the person's own object, and with Alice's.
+PAIRS = ["Mutation.updateTag", "Mutation.deleteTag", "Mutation.tagNodes", "Mutation.untagNodes",
+         "Mutation.deleteDocumentType", "Mutation.setDocumentType", "Mutation.revokeToken"]  # fmt: skip
+# Without a token: nothing but logging in (subscriptions: the socket is closed at once).
+WITHOUT_A_TOKEN: dict[str, Any] = {
+    **dict.fromkeys(DECISIONS, UNAUTHENTICATED),
+    "Mutation.login": OK,
+    "Mutation.deleteNodes": (UNAUTHENTICATED, "in place"),
+    "Mutation.emptyTrash": (UNAUTHENTICATED, "place's kept"),
+    **dict.fromkeys(PAIRS, (UNAUTHENTICATED, UNAUTHENTICATED)),
+    **{name: "closed 4403 UNAUTHENTICATED" for name in DECISIONS if name.startswith("Sub")},
+    **{name: 404 for name in DECISIONS if name.startswith("GET")},
+}
+
+
 @pytest.fixture(scope="module")
 def world(
     tmp_path_factory: pytest.TempPathFactory, database_url: str, migrated_database: Database
@@ -282,4 +299,5 @@ def test_every_root_field_and_file_route_has_a_decision_and_a_cell(world: World)
 @pytest.mark.parametrize("name", list(DECISIONS))
 def test_the_matrix(world: World, name: str) -> None:
     got = {who: CELLS[name](world, who) for who in PEOPLE}
-    assert got == dict(zip(PEOPLE, EXPECTED[name], strict=True)), name
+    expected = (*EXPECTED[name], WITHOUT_A_TOKEN[name])
+    assert got == dict(zip(PEOPLE, expected, strict=True)), name
