@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from matrix_world import (
+    OK,
     World,
     feed_delivers,
     first_message,
@@ -203,9 +204,14 @@ def _copy(w: World, who: str) -> str:
 
 @cell("Mutation.deleteNodes")
 def _delete(w: World, who: str) -> tuple[str, str]:
-    """The outcome, and where the document is then."""
+    """The outcome, and where the document is then (the payload names what was trashed)."""
     document = w.fresh_document(who)
-    done = mutation(w, who, "deleteNodes", "$ids: [ID!]!", "ids: $ids", ids=[_doc(document)])
+    query = """mutation($ids: [ID!]!) { deleteNodes(ids: $ids) { nodes { id title }
+      errors { code } } }"""
+    body = w.ask(who, query, ids=[_doc(document)])
+    done = outcome(body, "deleteNodes")
+    if done == OK:
+        assert [n["id"] for n in body["data"]["deleteNodes"]["nodes"]] == [_doc(document)], body
     with database.connection_context():
         trashed = Node.get_by_id(document).deleted_at is not None
     return done, "trashed" if trashed else "in place"
