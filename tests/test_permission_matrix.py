@@ -109,8 +109,9 @@ CELLS = {**matrix_cells.CELLS, **matrix_account_cells.CELLS}
 assert not matrix_cells.CELLS.keys() & matrix_account_cells.CELLS.keys()
 
 DENIED, HIDDEN, FORBIDDEN = "PERMISSION_DENIED", "NOT_FOUND", "FORBIDDEN"
-# Rows that many fields share, in the order of PEOPLE: owner; member Viewer, Editor,
-# Administrator; share viewer, share editor; stranger; superuser.
+# Rows that many fields share, for the signed-in people in their order: owner; member
+# Viewer, Editor, Administrator; share viewer, share editor; stranger; superuser (someone
+# without a token: WITHOUT_A_TOKEN below).
 EVERYONE = (OK,) * 8
 EDITS_THE_PLACE = (OK, DENIED, OK, OK, DENIED, OK, HIDDEN, HIDDEN)
 ADMINISTERS = (DENIED, DENIED, DENIED, OK, DENIED, DENIED, DENIED, OK)
