@@ -14,7 +14,7 @@ from typing import Any
 from ariadne import InterfaceType, ObjectType, QueryType
 from graphql import GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema
 
-from archivist.core.accounts import audit, groups, roles, shares
+from archivist.core.accounts import audit, groups, people, roles, shares
 from archivist.core.db import run_db
 from archivist.core.doctypes import get_type
 from archivist.core.errors import UserFacingError
@@ -133,7 +133,7 @@ def _page(viewer: Viewer, logical_id: int) -> Page | None:
 
 # How each type is found for a viewer: None or NotFound when they may not see it.
 FINDERS: dict[str, Callable[[Viewer, int, str], Any]] = {
-    "User": lambda viewer, row_id, _: User.get_by_id(row_id) if row_id == viewer.id else None,
+    "User": lambda viewer, _, node_id: people.get_user(viewer, node_id),
     "Folder": lambda viewer, _, node_id: get_node(viewer, node_id),
     "Document": lambda viewer, _, node_id: get_node(viewer, node_id),
     "DocumentVersion": lambda viewer, row_id, _: _version(viewer, row_id),

@@ -229,8 +229,11 @@ async def resolve_copy(
 @mutation.field("deleteNodes")
 async def resolve_delete(_: Any, info: GraphQLResolveInfo, ids: list[str]) -> dict[str, Any]:
     def trash(viewer: Viewer, ids: list[str]) -> tuple[list[Node], list[int]]:
+        # Looked up before they go: what a share's editor trashes lands in its owner's trash,
+        # which the editor does not see (a lookup after it would refuse, and undo, the work).
+        nodes = [get_node(viewer, node_id, "ids") for node_id in ids]
         documents = folders.trash_nodes(viewer, ids)
-        return [get_node(viewer, node_id, "ids") for node_id in ids], documents
+        return [Node.get_by_id(node.id) for node in nodes], documents
 
     return await call_service(info, trash, ids, **_with_reindex(info, "nodes"), feed=feed_listed)
 

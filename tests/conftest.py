@@ -19,11 +19,16 @@ from urllib.parse import urlsplit
 import pytest
 from peewee import Database
 from starlette.testclient import TestClient
-from support import TEST_PASSWORD, default_database_url, drop_all_tables, settings_env
+from support import (
+    TEST_PASSWORD,
+    clear_tables,
+    default_database_url,
+    drop_all_tables,
+    settings_env,
+)
 
 from archivist.core.db import configure_database, database
 from archivist.core.migrations import migrate
-from archivist.core.models import MODELS, Migration
 from archivist.core.settings import Settings, load_settings, use_settings
 
 
@@ -46,13 +51,6 @@ def migrated_database(database_url: str) -> Iterator[Database]:
     yield db
     if not db.is_closed():
         db.close()
-
-
-def clear_tables() -> None:
-    with database.connection_context(), database.atomic():
-        for model in reversed(MODELS):
-            if model is not Migration:
-                model.delete().execute()
 
 
 @pytest.fixture

@@ -55,6 +55,17 @@ def drop_all_tables(db: Database) -> None:
         db.execute_sql("PRAGMA foreign_keys = ON")
 
 
+def clear_tables() -> None:
+    """Empty every table but the migrations' record (the schema stays)."""
+    from archivist.core.db import database
+    from archivist.core.models import MODELS, Migration
+
+    with database.connection_context(), database.atomic():
+        for model in reversed(MODELS):
+            if model is not Migration:
+                model.delete().execute()
+
+
 def user_tables(db: Database) -> list[str]:
     """The database's tables, without SQLite's own (``sqlite_sequence``)."""
     return [table for table in db.get_tables() if not table.startswith("sqlite_")]
