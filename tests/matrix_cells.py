@@ -235,12 +235,14 @@ def _empty_trash(w: World, who: str) -> tuple[str, str]:
 
 @cell("Mutation.setDocumentType")
 def _set_type(w: World, who: str) -> tuple[str, str]:
-    def run(whose: str) -> str:
-        return mutation(w, who, "setDocumentType", "$d: ID!, $t: ID", "documentId: $d, typeId: $t",
-                        d=_doc(w.fresh_document(who)),
-                        t=gid("DocumentType", w.doc_type(whose)[0]))  # fmt: skip
+    """A document of their place, with a type of their own and with one of the place's
+    owner (a node carries only its owner's labels)."""
 
-    return _own_and_alices(run, who)
+    def run(kind: int) -> str:
+        return mutation(w, who, "setDocumentType", "$d: ID!, $t: ID", "documentId: $d, typeId: $t",
+                        d=_doc(w.fresh_document(who)), t=gid("DocumentType", kind))  # fmt: skip
+
+    return run(w.doc_type(who)[0]), run(w.place_type(who)[0])
 
 
 @cell("Mutation.setCustomFieldValues")
@@ -295,23 +297,23 @@ def _delete_tag(w: World, who: str) -> tuple[str, str]:
 
 @cell("Mutation.tagNodes")
 def _tag_nodes(w: World, who: str) -> tuple[str, str]:
-    """A document of their place, with a tag of their own and with one of Alice's."""
+    """A document of their place, with a tag of their own and with one of the place's
+    owner (a node carries only its owner's labels)."""
 
-    def run(whose: str) -> str:
+    def run(tag: int) -> str:
         return mutation(w, who, "tagNodes", "$n: [ID!]!, $t: [ID!]!", "nodeIds: $n, tagIds: $t",
-                        n=[_doc(w.fresh_document(who))], t=[gid("Tag", w.tag(whose))])  # fmt: skip
+                        n=[_doc(w.fresh_document(who))], t=[gid("Tag", tag)])  # fmt: skip
 
-    return _own_and_alices(run, who)
+    return run(w.tag(who)), run(w.place_tag(who))
 
 
 @cell("Mutation.untagNodes")
 def _untag_nodes(w: World, who: str) -> tuple[str, str]:
-    def run(whose: str) -> str:
-        tag = w.tag(whose)
+    def run(tag: int) -> str:
         return mutation(w, who, "untagNodes", "$n: [ID!]!, $t: [ID!]!", "nodeIds: $n, tagIds: $t",
                         n=[_doc(w.tagged(who, tag))], t=[gid("Tag", tag)])  # fmt: skip
 
-    return _own_and_alices(run, who)
+    return run(w.tag(who)), run(w.place_tag(who))
 
 
 @cell("Mutation.createDocumentType")

@@ -177,6 +177,18 @@ class World:
         with database.connection_context():
             return int(Tag.create(name=self.name("tag"), owner_user=self.account(owner)).id)
 
+    def place_tag(self, who: str) -> int:
+        """A fresh tag of the owner of the person's place (Alice, or group G)."""
+        with database.connection_context():
+            return int(Tag.create(name=self.name("tag"), **self._owner(who)).id)
+
+    def place_type(self, who: str) -> tuple[int, int]:
+        """A fresh document type of the owner of the person's place: (type, field)."""
+        with database.connection_context():
+            kind = DocumentType.create(name=self.name("type"), **self._owner(who))
+            custom = CustomField.create(document_type=kind, name="Amount", kind="text", position=0)
+            return int(kind.id), int(custom.id)
+
     def tagged(self, who: str, tag: int) -> int:
         document = self.fresh_document(who)
         with database.connection_context():

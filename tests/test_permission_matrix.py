@@ -34,8 +34,8 @@ DECISIONS: dict[str, str] = {
     "Query.document": NODE_ACCESS + " (node.view)",
     "Query.search": NODE_ACCESS + " (reader terms in the index, then node.view per hit)",
     "Query.trash": "own and group nodes only (node.view)",
-    "Query.tags": "tag.view, own tags",
-    "Query.documentTypes": "document_type.view, own types",
+    "Query.tags": "tag.view, own tags and their groups'",
+    "Query.documentTypes": "document_type.view, own types and their groups'",
     "Query.ocrLanguages": SIGNED_IN,
     "Query.workQueue": "superusers (can_administer_queue)",
     "Query.permissions": SIGNED_IN,
@@ -58,13 +58,13 @@ DECISIONS: dict[str, str] = {
     "Mutation.restoreNodes": NODE_ACCESS + " (node.delete), own and group trash only",
     "Mutation.emptyTrash": "node.delete, own trash",
     "Mutation.createTag": "tag.create",
-    "Mutation.updateTag": "tag.update, own tags",
-    "Mutation.deleteTag": "tag.delete, own tags",
-    "Mutation.tagNodes": NODE_ACCESS + " (node.update), own tags",
-    "Mutation.untagNodes": NODE_ACCESS + " (node.update), own tags",
+    "Mutation.updateTag": "tag.update, own tags and their groups'",
+    "Mutation.deleteTag": "tag.delete, own tags and their groups'",
+    "Mutation.tagNodes": NODE_ACCESS + " (node.update), the node owner's tags",
+    "Mutation.untagNodes": NODE_ACCESS + " (node.update), the node owner's tags",
     "Mutation.createDocumentType": "document_type.create",
-    "Mutation.deleteDocumentType": "document_type.delete, own types",
-    "Mutation.setDocumentType": NODE_ACCESS + " (node.update)",
+    "Mutation.deleteDocumentType": "document_type.delete, own types and their groups'",
+    "Mutation.setDocumentType": NODE_ACCESS + " (node.update), the node owner's types",
     "Mutation.rotatePages": NODE_ACCESS + " (page.edit)",
     "Mutation.reorderPages": NODE_ACCESS + " (page.edit)",
     "Mutation.deletePages": NODE_ACCESS + " (page.edit)",
@@ -127,14 +127,16 @@ OWN_AND_ALICES = (
     (OK, HIDDEN),
     (OK, HIDDEN),
 )
-# On a document of their place, with their own tag (type) and with one of Alice's.
+# On a document of their place, with their own tag (type) and with one of the place's owner
+# (Alice, or group G): a node carries only its owner's labels.
+MISMATCH = "OWNER_MISMATCH"
 LABELS_THE_PLACE = (
     (OK, OK),
     (DENIED, DENIED),
-    (OK, HIDDEN),
-    (OK, HIDDEN),
+    (MISMATCH, OK),
+    (MISMATCH, OK),
     (DENIED, DENIED),
-    (OK, HIDDEN),
+    (MISMATCH, OK),
     (HIDDEN, HIDDEN),
     (HIDDEN, HIDDEN),
 )
