@@ -82,9 +82,7 @@ def create_document_type(
 ) -> DocumentType:
     """A type of the viewer's, or of their group ``group_id`` (``document_type.create``)."""
     user, group = label_owner(viewer, group_id, "document_type.create")
-    name = " ".join(name.split())
-    if not name or len(name) > 100:
-        raise UserFacingError("INVALID_NAME", "A type name is 1 to 100 characters.", "name")
+    name = _type_name(name)
     _check_fields(fields)
     try:
         with database.atomic():
@@ -100,6 +98,32 @@ def create_document_type(
             "TYPE_EXISTS", f"{whose} a document type called '{name}'.", "name"
         ) from None
     return row
+
+
+def _type_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name or len(name) > 100:
+        raise UserFacingError("INVALID_NAME", "A type name is 1 to 100 characters.", "name")
+    return name
+
+
+def _type_taken(row: DocumentType, name: str) -> UserFacingError:
+    whose = "The group already has" if row.owner_group_id is not None else "You already have"
+    return UserFacingError("TYPE_EXISTS", f"{whose} a document type called '{name}'.", "name")
+
+
+def update_document_type(viewer: Viewer, type_id: str, name: str) -> tuple[DocumentType, list[int]]:
+    """Rename a type (``document_type.update``); returns it and the documents to re-index."""
+    require_permission(viewer, "document_type.update")
+    row = get_type(viewer, type_id)
+    name = _type_name(name)
+    try:
+        with database.atomic():
+            DocumentType.update(name=name).where(DocumentType.id == row.id).execute()
+    except IntegrityError:
+        raise _type_taken(row, name) from None
+    documents = [d.node_id for d in Document.select().where(Document.document_type == row.id)]
+    return DocumentType.get_by_id(row.id), documents
 
 
 def delete_document_type(viewer: Viewer, type_id: str) -> list[int]:

@@ -408,6 +408,15 @@ async def resolve_create_type(
     )  # fmt: skip
 
 
+@mutation.field("updateDocumentType")
+async def resolve_update_type(
+    _: Any, info: GraphQLResolveInfo, id: str, name: str
+) -> dict[str, Any]:
+    return await call_service(
+        info, doctypes.update_document_type, id, name, **_with_reindex(info, "document_type")
+    )
+
+
 @mutation.field("deleteDocumentType")
 async def resolve_delete_type(_: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any]:
     return await call_service(info, doctypes.delete_document_type, id, **_count_reindexing(info))

@@ -322,6 +322,15 @@ def _create_type(w: World, who: str) -> str:
                     'name: $n, fields: [{name: "Amount", kind: TEXT}]', n=w.name("made"))  # fmt: skip
 
 
+@cell("Mutation.updateDocumentType")
+def _update_type(w: World, who: str) -> tuple[str, str]:
+    def run(whose: str) -> str:
+        return mutation(w, who, "updateDocumentType", "$id: ID!, $n: String!", "id: $id, name: $n",
+                        id=gid("DocumentType", w.doc_type(whose)[0]), n=w.name("renamed"))  # fmt: skip
+
+    return _own_and_alices(run, who)
+
+
 @cell("Mutation.deleteDocumentType")
 def _delete_type(w: World, who: str) -> tuple[str, str]:
     def run(whose: str) -> str:

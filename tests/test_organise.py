@@ -370,6 +370,14 @@ def test_search_follows_every_change(client: TestClient, alice, redis_client, se
     kind = run(client, token, TYPE, n="Invoice", f=[])["createDocumentType"]["documentType"]["id"]
     run(client, token, SET_TYPE, d=doc, t=kind)
     assert found("type:Invoice") == 1
+    renamed = run(
+        client, token,
+        "mutation($id: ID!, $n: String!) { updateDocumentType(id: $id, name: $n) {"
+        " documentType { name } errors { code } } }",
+        id=kind, n="  Paid   bill ",
+    )["updateDocumentType"]  # fmt: skip
+    assert renamed == {"documentType": {"name": "Paid bill"}, "errors": []}
+    assert found('type:"Paid bill"') == 1 and found("type:Invoice") == 0
     run(
         client,
         token,

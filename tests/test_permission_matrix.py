@@ -63,6 +63,7 @@ DECISIONS: dict[str, str] = {
     "Mutation.tagNodes": NODE_ACCESS + " (node.update), the node owner's tags",
     "Mutation.untagNodes": NODE_ACCESS + " (node.update), the node owner's tags",
     "Mutation.createDocumentType": "document_type.create",
+    "Mutation.updateDocumentType": "document_type.update, own types and their groups'",
     "Mutation.deleteDocumentType": "document_type.delete, own types and their groups'",
     "Mutation.setDocumentType": NODE_ACCESS + " (node.update), the node owner's types",
     "Mutation.rotatePages": NODE_ACCESS + " (page.edit)",
@@ -204,6 +205,7 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     "Mutation.tagNodes": LABELS_THE_PLACE,
     "Mutation.untagNodes": LABELS_THE_PLACE,
     "Mutation.createDocumentType": (OK, DENIED) + (OK,) * 6,
+    "Mutation.updateDocumentType": OWN_AND_ALICES,
     "Mutation.deleteDocumentType": OWN_AND_ALICES,
     "Mutation.setDocumentType": LABELS_THE_PLACE,
     "Mutation.rotatePages": EDITS_THE_PLACE,
@@ -250,7 +252,8 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
 UNAUTHENTICATED = "UNAUTHENTICATED"
 # The cells that answer a pair: with the person's own object, and with Alice's.
 PAIRS = ["Mutation.updateTag", "Mutation.deleteTag", "Mutation.tagNodes", "Mutation.untagNodes",
-         "Mutation.deleteDocumentType", "Mutation.setDocumentType", "Mutation.revokeToken"]  # fmt: skip
+         "Mutation.updateDocumentType", "Mutation.deleteDocumentType", "Mutation.setDocumentType",
+         "Mutation.revokeToken"]  # fmt: skip
 # Without a token: nothing but logging in (subscriptions: the socket is closed at once).
 WITHOUT_A_TOKEN: dict[str, Any] = {
     **dict.fromkeys(DECISIONS, UNAUTHENTICATED),
