@@ -11,12 +11,13 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import ClassVar
 
-from archivist.indexes.analysis import KEYWORD_SEPARATOR, keyword
+from archivist.indexes import spelling
+from archivist.indexes.analysis import KEYWORD_SEPARATOR, keyword, words
 from archivist.indexes.highlight import Highlighter
 from archivist.indexes.locking import DEFAULT_LOCK_TIMEOUT
 from archivist.indexes.query import And, Node, Word, parse_query
@@ -24,6 +25,10 @@ from archivist.indexes.records import RELEVANCE, PageHit, PageRecord, SearchOrde
 
 PAGES_PER_DOCUMENT = 3  # pages listed under each document when results are grouped
 MAX_LIMIT = 1000
+# Counts a search can add besides its tag facets (each costs a little on every match).
+EXTRA_FACETS = ("type", "year")
+# Key terms of a document that "more like this" searches for.
+SIMILAR_TERMS = 20
 
 
 class IndexUnavailable(RuntimeError):
@@ -58,10 +63,12 @@ class StoredPage:
 
 @dataclass(frozen=True)
 class Scope:
-    """What narrows and orders a search besides its query: a folder, and the order."""
+    """What narrows and orders a search besides its query (a folder, the order), and the
+    extra facets it counts (see ``EXTRA_FACETS``)."""
 
     folder_id: int | None = None
     order: SearchOrder = RELEVANCE
+    facets: tuple[str, ...] = ()
 
 
 @dataclass
@@ -78,6 +85,8 @@ class EngineResults:
     total: int
     hits: list[EngineHit]
     tagset_counts: dict[str, int]  # joined tag set of a page -> matching pages with it
+    # Each extra facet asked for (see EXTRA_FACETS): value -> matching pages with it.
+    extra_counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class SearchIndex(ABC):
@@ -134,6 +143,7 @@ class SearchIndex(ABC):
         group_by_document: bool = False,
         folder_id: int | None = None,
         order: SearchOrder = RELEVANCE,
+        facets: Sequence[str] = (),
     ) -> SearchResults:
         """Find the pages matching ``query`` that any of ``principals`` may read.
 
@@ -141,7 +151,8 @@ class SearchIndex(ABC):
         through them (through documents when ``group_by_document``: a document's pages are
         then its best ones, or with another order its first matching ones, and the hit is
         the first of them). ``folder_id`` keeps pages of documents in that folder or below
-        it. No principals find nothing. Raises
+        it. ``facets`` adds counts besides the tags' (``"type"``: per document type name,
+        ``"year"``: per year created), over the same matches. No principals find nothing. Raises
         :class:`QueryError` for a malformed query, ``ValueError`` for a negative offset
         or a limit outside 1..1000, ``TypeError`` if ``principals`` is a single string.
         """
@@ -149,13 +160,16 @@ class SearchIndex(ABC):
             raise TypeError("principals must be a sequence of principals, not one string")
         if not 1 <= limit <= MAX_LIMIT or offset < 0:
             raise ValueError(f"limit must be 1..{MAX_LIMIT} and offset >= 0")
+        if unknown := set(facets) - set(EXTRA_FACETS):
+            raise ValueError(f"unknown facets {sorted(unknown)} (known: {EXTRA_FACETS})")
         node = parse_query(query)
         readers = sorted({keyword(principal) for principal in principals} - {""})
         if not readers:
             return SearchResults(total=0, hits=[], tag_facets={})
         found = self._search(
-            node, readers, limit, offset, group_by_document, Scope(folder_id, order)
-        )
+            node, readers, limit, offset, group_by_document,
+            Scope(folder_id, order, tuple(dict.fromkeys(facets))),
+        )  # fmt: skip
         highlighter = Highlighter.for_query(node, self._stem)
         hits = []
         for engine_hit in found.hits:
@@ -165,7 +179,79 @@ class SearchIndex(ABC):
                     _page_hit(page, score, highlighter) for page, score in engine_hit.pages
                 ]
             hits.append(hit)
-        return SearchResults(found.total, hits, _tag_facets(found.tagset_counts))
+        return SearchResults(
+            found.total, hits, _tag_facets(found.tagset_counts),
+            type_facets=_counted(found.extra_counts.get("type", {})),
+            year_facets={
+                int(year): count
+                for year, count in _counted(found.extra_counts.get("year", {})).items()
+                if year.isdigit()
+            },
+        )  # fmt: skip
+
+    def complete(self, prefix: str, *, principals: Sequence[str], limit: int = 10) -> list[str]:
+        """Indexed words (of page text and titles) starting with the last word of ``prefix``,
+        most frequent first, each on at least one page one of ``principals`` may read (see
+        ``archivist.indexes.spelling``). Raises ``ValueError`` for a limit outside 1..100,
+        ``TypeError`` if ``principals`` is a single string."""
+        readers = _readers(principals)
+        if not 1 <= limit <= 100:
+            raise ValueError("limit must be 1..100")
+        typed = words(prefix)
+        if not typed or not readers:
+            return []
+        listed = self._words_starting(typed[-1], spelling.MAX_LISTED)
+        candidates = [word for word, _ in listed[: spelling.MAX_CHECKED]]
+        return self._readable(candidates, readers, limit)
+
+    def suggest_query(self, query: str, *, principals: Sequence[str]) -> str | None:
+        """ "Did you mean": ``query`` with each word that no page of ``principals`` holds
+        replaced by the nearest indexed word that one does (one or two edits away), when the
+        whole respelled query finds pages they may read; otherwise None. Raises
+        :class:`QueryError` for a malformed query."""
+        readers = _readers(principals)
+        node = parse_query(query)
+        if not readers:
+            return None
+        corrections: dict[str, str] = {}
+        typed = spelling.query_words(node)
+        known = set(self._readable(typed, readers, len(typed)))
+        for word in typed:
+            if word in known:
+                continue
+            edits = spelling.allowed_edits(word)
+            near = spelling.nearest(word, self._words_near(word, edits))
+            found = self._readable(near, readers, 1)
+            if found:
+                corrections[word] = found[0]
+        if not corrections:
+            return None
+        respelled = spelling.respell(query, corrections)
+        if respelled == query:
+            return None
+        found = self.search(respelled, principals=principals, limit=1)
+        return respelled if found.total else None
+
+    def similar_documents(
+        self, document_id: int, *, principals: Sequence[str], limit: int = 10
+    ) -> list[tuple[int, float]]:
+        """Documents like ``document_id`` ("more like this"): those sharing its key terms
+        (the words that set it apart from the rest of the index), best first, as (document id,
+        score). Only documents one of ``principals`` may read, never the document itself;
+        nothing when it is not indexed. Raises ``ValueError`` for a limit outside 1..100,
+        ``TypeError`` if ``principals`` is a single string."""
+        readers = _readers(principals)
+        if not 1 <= limit <= 100:
+            raise ValueError("limit must be 1..100")
+        if not readers:
+            return []
+        return self._similar(document_id, readers, limit)
+
+    def compact(self) -> bool:
+        """Rewrite the index in its smallest, fastest form (after a large reindex); readers
+        keep answering meanwhile. Returns False where this engine or backend cannot (a remote
+        index: compact it on its host). Raises :class:`IndexLockTimeout` as writes do."""
+        return False
 
     def __enter__(self) -> SearchIndex:
         return self
@@ -216,6 +302,37 @@ class SearchIndex(ABC):
     @abstractmethod
     def _stem(self, language: str, word: str) -> str | None:
         """This engine's stem of ``word`` in ``language`` (``None``: not stemmed)."""
+
+    @abstractmethod
+    def _words_starting(self, prefix: str, limit: int) -> list[tuple[str, int]]:
+        """Up to ``limit`` indexed words (page text and titles) starting with ``prefix`` (all
+        pages, readable or not), with their page frequencies, most frequent first."""
+
+    @abstractmethod
+    def _words_near(self, word: str, edits: int) -> list[tuple[str, int]]:
+        """Indexed words that may be within ``edits`` edits of ``word`` (all pages), with their
+        page frequencies: at least those sharing its first letter (a superset is fine)."""
+
+    @abstractmethod
+    def _readable(self, words: Sequence[str], readers: list[str], want: int) -> list[str]:
+        """Those of ``words`` that a page any of ``readers`` may read holds (in its text or
+        title), in their order, the first ``want`` of them."""
+
+    @abstractmethod
+    def _similar(self, document_id: int, readers: list[str], limit: int) -> list[tuple[int, float]]:
+        """See :meth:`similar_documents` (``readers`` are reader terms)."""
+
+
+def _readers(principals: Sequence[str]) -> list[str]:
+    if isinstance(principals, str):  # a lone "user:5" would read as its characters
+        raise TypeError("principals must be a sequence of principals, not one string")
+    return sorted({keyword(principal) for principal in principals} - {""})
+
+
+def _counted(counts: Mapping[str, int]) -> dict[str, int]:
+    """Facet counts, most first, then by value; pages without a value (no type, or indexed
+    before the facet existed) are left out."""
+    return dict(sorted(((v, c) for v, c in counts.items() if v), key=lambda i: (-i[1], i[0])))
 
 
 def adjacent_words(node: And) -> tuple[str, ...]:

@@ -29,9 +29,11 @@ from archivist.indexes.analysis import (
     timestamp,
     title_sort_key,
     words,
+    year_of,
 )
 from archivist.indexes.base import (
     PAGES_PER_DOCUMENT,
+    SIMILAR_TERMS,
     EngineHit,
     EngineResults,
     Scope,
@@ -96,10 +98,14 @@ def _added_fields() -> dict[str, Any]:
         "sort_modified": fields.NUMERIC(**number),
         "sort_document": fields.NUMERIC(**number),
         "sort_page": fields.NUMERIC(**number),
+        "type_name": fields.ID(sortable=True),  # the type as named, for the type facet
+        "year": fields.ID(sortable=True),  # year created, for the year facet
     }
 
 
 _SORT_FIELD = {"title": "sort_title", "created": "sort_created", "modified": "sort_modified"}
+_FACET_FIELD = {"type": "type_name", "year": "year"}
+_WORD_FIELDS = ("words", "title_words")
 
 
 class WhooshIndex(SearchIndex):
@@ -198,6 +204,8 @@ class WhooshIndex(SearchIndex):
             allowed = query.And([allowed, query.Term("folder_id", str(scope.folder_id))])
         combined = query.And([_translate(node, languages), _filter(allowed)])
         facets = {"tags": sorting.FieldFacet("tagset", maptype=sorting.Count)}
+        for name in scope.facets:
+            facets[name] = sorting.FieldFacet(_FACET_FIELD[name], maptype=sorting.Count)
         sortedby = _sortedby(scope)
         # Faceting makes Whoosh collect and rank every match anyway; grouping reads the
         # ranking to the end so that each document's best pages are known.
@@ -206,6 +214,10 @@ class WhooshIndex(SearchIndex):
             sortedby=sortedby,
         )  # fmt: skip
         tagset_counts = dict(results.groups("tags"))
+        extra_counts = {
+            name: {str(value): count for value, count in results.groups(name).items() if value}
+            for name in scope.facets
+        }
 
         def page(docnum: int) -> StoredPage:
             return StoredPage.loads(searcher.stored_fields(docnum)["data"])
@@ -214,7 +226,7 @@ class WhooshIndex(SearchIndex):
         if not grouped:
             ranked = _scored(searcher, combined, ranked[offset : offset + limit], sortedby)
             hits = [EngineHit(page(docnum), float(score), []) for score, docnum in ranked]
-            return EngineResults(len(results), hits, tagset_counts)
+            return EngineResults(len(results), hits, tagset_counts, extra_counts)
         documents = searcher.reader().column_reader("doc")
         best: dict[str, list[tuple[float, int]]] = {}
         for key, docnum in ranked:
@@ -226,7 +238,73 @@ class WhooshIndex(SearchIndex):
             scored = _scored(searcher, combined, pages, sortedby)
             listed = [(page(docnum), float(score)) for score, docnum in scored]
             hits.append(EngineHit(listed[0][0], listed[0][1], listed))
-        return EngineResults(len(best), hits, tagset_counts)
+        return EngineResults(len(best), hits, tagset_counts, extra_counts)
+
+    def _words_starting(self, prefix: str, limit: int) -> list[tuple[str, int]]:
+        reader = self._fresh().reader()
+        counts: dict[str, int] = {}
+        for field in _WORD_FIELDS:
+            for number, (word, info) in enumerate(reader.iter_prefix(field, prefix)):
+                if number == limit:
+                    break
+                word = _text(word)
+                counts[word] = counts.get(word, 0) + info.doc_frequency()
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+    def _words_near(self, word: str, edits: int) -> list[tuple[str, int]]:
+        reader = self._fresh().reader()
+        counts: dict[str, int] = {}
+        shortest, longest = len(word) - edits, len(word) + edits
+        for field in _WORD_FIELDS:
+            for candidate, info in reader.iter_prefix(field, word[0]):
+                candidate = _text(candidate)
+                if shortest <= len(candidate) <= longest:
+                    counts[candidate] = counts.get(candidate, 0) + info.doc_frequency()
+        return list(counts.items())
+
+    def _readable(self, words: Sequence[str], readers: list[str], want: int) -> list[str]:
+        if not words or want < 1:
+            return []
+        searcher = self._fresh()
+        allowed = query.Or([query.Term("reader", reader) for reader in readers])
+        found: list[str] = []
+        for word in words:
+            holding = query.Or([query.Term(field, word) for field in _WORD_FIELDS])
+            # The first matching page is enough: no scoring, no collecting.
+            if next(iter(searcher.docs_for_query(query.And([holding, allowed]))), None) is None:
+                continue
+            found.append(word)
+            if len(found) == want:
+                break
+        return found
+
+    def _similar(self, document_id: int, readers: list[str], limit: int) -> list[tuple[int, float]]:
+        searcher = self._fresh()
+        own = query.Term("doc", str(document_id))
+        pages = list(searcher.docs_for_query(own))
+        if not pages:
+            return []
+        text = " ".join(
+            " ".join(words(StoredPage.loads(searcher.stored_fields(docnum)["data"]).text))
+            for docnum in pages
+        )
+        # The words that set the document apart from the rest (Whoosh's Bo1 model, as
+        # more_like uses it), searched for in documents the readers may read.
+        key_terms = searcher.key_terms_from_text("words", text, numterms=SIMILAR_TERMS)
+        if not key_terms:
+            return []
+        wanted = query.Or([query.Term("words", word, boost=weight) for word, weight in key_terms])
+        allowed = query.Or([query.Term("reader", reader) for reader in readers])
+        combined = query.AndNot(query.And([wanted, _filter(allowed)]), own)
+        results = searcher.search(combined, limit=limit, collapse="doc")
+        documents = searcher.reader().column_reader("doc")
+        return [(int(documents[docnum]), float(score)) for score, docnum in results.top_n]
+
+    def compact(self) -> bool:
+        """Merge every segment into one (Whoosh's optimize), under the write lock."""
+        with write_lock(self.path, self.lock_timeout):
+            self._index.optimize()
+        return True
 
 
 def _sortedby(scope: Scope) -> list[sorting.FieldFacet] | None:
@@ -279,10 +357,17 @@ def _fields(record: PageRecord) -> dict[str, Any]:
         "sort_modified": timestamp(record.modified),
         "sort_document": record.document_id,
         "sort_page": record.page_number,
+        "year": str(year_of(record.created)),
     }
     if record.document_type:
         values["type"] = keyword(record.document_type)
+        if record.document_type.strip():
+            values["type_name"] = record.document_type.strip()
     return values
+
+
+def _text(term: str | bytes) -> str:
+    return term.decode() if isinstance(term, bytes) else term
 
 
 def _stems(language: str, found: list[str]) -> list[str]:
