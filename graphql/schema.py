@@ -10,6 +10,7 @@ from graphql import GraphQLSchema
 from archivist.graphql import (
     accounts,
     changes,
+    discovery,
     documents,
     nodes,
     ocr,
@@ -39,6 +40,7 @@ def build_schema() -> GraphQLSchema:
         *ocr.bindables,
         *progress.bindables,
         *search.bindables,
+        *discovery.bindables,
         *organise.bindables,
         *page_edits.bindables,
         *queue.bindables,

@@ -15,7 +15,8 @@ from functools import lru_cache
 from typing import Any
 
 from ariadne import ObjectType, QueryType
-from graphql import GraphQLResolveInfo
+from graphql import FieldNode, FragmentSpreadNode, GraphQLResolveInfo, InlineFragmentNode
+from graphql.language import SelectionSetNode
 from peewee import NodeList, fn
 
 from archivist.core.db import run_db
@@ -25,9 +26,11 @@ from archivist.core.nodes import get_node
 from archivist.core.permissions import readable_by
 from archivist.core.search import search_index
 from archivist.core.settings import Settings
+from archivist.core.suggestions import facet_types
 from archivist.core.users import Viewer
 from archivist.graphql.connections import encode_cursor, position_window
 from archivist.graphql.context import Context, require_viewer
+from archivist.graphql.discovery import suggested_query
 from archivist.indexes import IndexUnavailable, PageHit, QueryError, SearchOrder, SearchResults
 
 logger = logging.getLogger("archivist.graphql")
@@ -107,26 +110,61 @@ def _facet_tags(viewer: Viewer, names: list[str]) -> dict[str, Tag]:
     return found
 
 
+# The extra facets (see archivist.indexes.base.EXTRA_FACETS) by their SearchFacets field: each
+# costs the engine a little on every match, so it is counted only when the request asks.
+_FACET_FIELDS = {"documentTypes": "type", "years": "year"}
+
+
+def _asked_facets(info: GraphQLResolveInfo) -> tuple[str, ...]:
+    """The extra facets the request selects under ``facets`` (through fragments too)."""
+    asked: set[str] = set()
+
+    def fields(selections: SelectionSetNode | None) -> list[FieldNode]:
+        found: list[FieldNode] = []
+        for selection in selections.selections if selections else ():
+            if isinstance(selection, FieldNode):
+                found.append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                found += fields(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = info.fragments.get(selection.name.value)
+                found += fields(fragment.selection_set if fragment else None)
+        return found
+
+    for node in info.field_nodes:
+        for field in fields(node.selection_set):
+            if field.name.value == "facets":
+                asked |= {
+                    _FACET_FIELDS[inner.name.value]
+                    for inner in fields(field.selection_set)
+                    if inner.name.value in _FACET_FIELDS
+                }
+    return tuple(sorted(asked))
+
+
 def _run_search(
     settings: Settings, viewer: Viewer, text: str, limit: int, offset: int, grouped: bool,
     folder_id: str | None = None, order: SearchOrder | None = None,
+    facets: tuple[str, ...] = (),
 ) -> tuple[
-    SearchResults, dict[tuple[int, int], Node], dict[tuple[int, int], Page], dict[str, Tag]
+    SearchResults, dict[tuple[int, int], Node], dict[tuple[int, int], Page], dict[str, Tag],
+    int | None,
 ]:  # fmt: skip
     """Run the search in this thread's index handle and load what the hits point at.
 
     Returns the results, the hit documents by (document, version), the hit pages by
-    (version, number) and the facets' tags by name. Only documents the viewer may read
-    today are loaded: the index's reader terms can be behind the database (a document given
-    away; an entry that outlived its document while an old SQLite database gave the id to
-    another one, whose versions then are not the entry's). A hit without its document here
-    is dropped by the caller.
+    (version, number), the facets' tags by name and the folder scope. Only documents the
+    viewer may read today are loaded: the index's reader terms can be behind the database (a
+    document given away; an entry that outlived its document while an old SQLite database
+    gave the id to another one, whose versions then are not the entry's). A hit without its
+    document here is dropped by the caller.
     """
     scope = _folder(viewer, folder_id)
     try:
         results = search_index(settings).search(
             text, principals=viewer.principals, limit=limit, offset=offset,
             group_by_document=grouped, folder_id=scope, order=order or SearchOrder(),
+            facets=facets,
         )  # fmt: skip
     except QueryError as error:
         raise UserFacingError("INVALID_QUERY", str(error), "query") from None
@@ -165,7 +203,7 @@ def _run_search(
             parens=True,
         )
         pages = {(p.version_id, p.number): p for p in Page.select().where(exact)}
-    return results, nodes, pages, _facet_tags(viewer, list(results.tag_facets))
+    return results, nodes, pages, _facet_tags(viewer, list(results.tag_facets)), scope
 
 
 @query.field("search")
@@ -185,9 +223,10 @@ async def resolve_search(
     asked = json.dumps([query, folder_id, order_by], sort_keys=True, default=str)
     listing = f"search:{group_by}:{hashlib.sha256(asked.encode()).hexdigest()[:16]}"
     offset, limit = position_window("Query", "search", listing, **arguments)
-    results, nodes, pages, tags = await run_db(
+    asked_facets = _asked_facets(info)
+    results, nodes, pages, tags, scope = await run_db(
         _run_search, context.settings, viewer, query, max(limit, 1), offset,
-        group_by == "DOCUMENT", folder_id, _order(order_by),
+        group_by == "DOCUMENT", folder_id, _order(order_by), asked_facets,
     )  # fmt: skip
 
     def as_hit(hit: PageHit) -> dict[str, Any] | None:
@@ -216,6 +255,22 @@ async def resolve_search(
     ]
     total = max(results.total - (len(hits) - len(edges)), len(edges))
     facets = results.tag_facets if total else {}  # only left-out entries' tags: none
+
+    async def suggest(*_: Any, **__: Any) -> str | None:
+        # Asked for only when the client selects it; only a search that found nothing.
+        if results.total:
+            return None
+        return await run_db(suggested_query, context.settings, viewer, query, scope)
+
+    async def document_types(*_: Any, **__: Any) -> list[dict[str, Any]]:
+        counted = results.type_facets if total else {}
+        found = await run_db(facet_types, viewer, list(counted))
+        return [
+            {"document_type": found[name], "count": count}
+            for name, count in counted.items()
+            if name in found  # a type deleted since the page was indexed is left out
+        ]
+
     return {
         "total_count": total,
         "edges": edges,
@@ -234,8 +289,14 @@ async def resolve_search(
                 {"tag": tags[name], "count": count}
                 for name, count in sorted(facets.items(), key=lambda item: -item[1])
                 if name in tags  # a tag deleted since the page was indexed is left out
-            ]
+            ],
+            "document_types": document_types,
+            "years": [
+                {"year": year, "count": count}
+                for year, count in (results.year_facets if total else {}).items()
+            ],
         },
+        "suggested_query": suggest,
     }
 
 

@@ -204,10 +204,13 @@ class SearchIndex(ABC):
         candidates = [word for word, _ in listed[: spelling.MAX_CHECKED]]
         return self._readable(candidates, readers, limit)
 
-    def suggest_query(self, query: str, *, principals: Sequence[str]) -> str | None:
+    def suggest_query(
+        self, query: str, *, principals: Sequence[str], folder_id: int | None = None
+    ) -> str | None:
         """ "Did you mean": ``query`` with each word that no page of ``principals`` holds
         replaced by the nearest indexed word that one does (one or two edits away), when the
-        whole respelled query finds pages they may read; otherwise None. Raises
+        whole respelled query finds pages they may read (in ``folder_id``, as :meth:`search`
+        scopes it); otherwise None. Raises
         :class:`QueryError` for a malformed query."""
         readers = _readers(principals)
         node = parse_query(query)
@@ -229,8 +232,8 @@ class SearchIndex(ABC):
         respelled = spelling.respell(query, corrections)
         if respelled == query:
             return None
-        found = self.search(respelled, principals=principals, limit=1)
-        return respelled if found.total else None
+        again = self.search(respelled, principals=principals, limit=1, folder_id=folder_id)
+        return respelled if again.total else None
 
     def similar_documents(
         self, document_id: int, *, principals: Sequence[str], limit: int = 10

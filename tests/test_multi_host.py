@@ -30,9 +30,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
 import pytest
+from hosts import Host, Network, require_namespaces
 from redis import Redis
 from rq import Worker
-from hosts import Host, Network, require_namespaces
 from samples import text_pdf
 from support import free_port, login, settings_env, upload, wait_for_http
 from websockets.sync.client import connect
