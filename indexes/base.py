@@ -218,13 +218,14 @@ class SearchIndex(ABC):
             return None
         corrections: dict[str, str] = {}
         typed = spelling.query_words(node)
-        known = set(self._readable(typed, readers, len(typed)))
+        known = set(self._readable(typed, readers, len(typed), folder_id))
         for word in typed:
             if word in known:
                 continue
             edits = spelling.allowed_edits(word)
             near = spelling.nearest(word, self._words_near(word, edits))
-            found = self._readable(near, readers, 1)
+            # The nearest word on a page they may read (in the folder searched).
+            found = self._readable(near, readers, 1, folder_id)
             if found:
                 corrections[word] = found[0]
         if not corrections:
@@ -317,9 +318,11 @@ class SearchIndex(ABC):
         page frequencies: at least those sharing its first letter (a superset is fine)."""
 
     @abstractmethod
-    def _readable(self, words: Sequence[str], readers: list[str], want: int) -> list[str]:
+    def _readable(
+        self, words: Sequence[str], readers: list[str], want: int, folder_id: int | None = None
+    ) -> list[str]:
         """Those of ``words`` that a page any of ``readers`` may read holds (in its text or
-        title), in their order, the first ``want`` of them."""
+        title; in ``folder_id`` or below it when given), in their order, the first ``want``."""
 
     @abstractmethod
     def _similar(self, document_id: int, readers: list[str], limit: int) -> list[tuple[int, float]]:

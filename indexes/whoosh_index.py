@@ -262,11 +262,15 @@ class WhooshIndex(SearchIndex):
                     counts[candidate] = counts.get(candidate, 0) + info.doc_frequency()
         return list(counts.items())
 
-    def _readable(self, words: Sequence[str], readers: list[str], want: int) -> list[str]:
+    def _readable(
+        self, words: Sequence[str], readers: list[str], want: int, folder_id: int | None = None
+    ) -> list[str]:
         if not words or want < 1:
             return []
         searcher = self._fresh()
-        allowed = query.Or([query.Term("reader", reader) for reader in readers])
+        allowed: query.Query = query.Or([query.Term("reader", reader) for reader in readers])
+        if folder_id is not None:
+            allowed = query.And([allowed, query.Term("folder_id", str(folder_id))])
         found: list[str] = []
         for word in words:
             holding = query.Or([query.Term(field, word) for field in _WORD_FIELDS])

@@ -266,10 +266,14 @@ class XapianEngine(SearchIndex):
 
         return self._reading(read)
 
-    def _readable(self, words: Sequence[str], readers: list[str], want: int) -> list[str]:
+    def _readable(
+        self, words: Sequence[str], readers: list[str], want: int, folder_id: int | None = None
+    ) -> list[str]:
         def read() -> list[str]:
             database = self._fresh()
             allowed = _or([xapian.Query(f"R{reader}") for reader in readers])
+            if folder_id is not None:
+                allowed = xapian.Query(xapian.Query.OP_AND, allowed, xapian.Query(f"XP{folder_id}"))
             enquire = xapian.Enquire(database)
             # No ranking: the match stops at the first readable page.
             enquire.set_weighting_scheme(xapian.BoolWeight())

@@ -74,7 +74,8 @@ def _describe(node_id: int, owner: int, tag: str, kind: str, year: int) -> None:
 def archive(engine_settings: Settings, engine_client: TestClient, make_user: Any) -> dict[str, Any]:
     """Alice's invoice, Bob's secret zeppelin papers in his folder, a memo Bob shares with
     Alice (read only), and Carol, who has nothing."""
-    alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
+    alice, bob = make_user("alice"), make_user("bob")
+    make_user("carol")
     with database.connection_context():
         secret = Node.create(kind=Node.FOLDER, title="Zeppelin secret", parent=_home(bob.id),
                              owner_user=bob.id)  # fmt: skip
