@@ -28,6 +28,9 @@ DECISIONS: dict[str, str] = {
     "Query.node": NODE_ACCESS + " (node.view), or the type's own rule",
     "Query.document": NODE_ACCESS + " (node.view)",
     "Query.search": NODE_ACCESS + " (reader terms in the index, then node.view per hit)",
+    "Query.searchSuggestions": NODE_ACCESS
+    + " (words: reader terms in the index; tags, types, folders: own or on readable nodes)",
+    "Query.similarDocuments": NODE_ACCESS + " (node.view on the document, reader terms, per hit)",
     "Query.trash": "own and group nodes only (node.view)",
     "Query.tags": "tag.view, own tags",
     "Query.documentTypes": "document_type.view, own types",

@@ -195,3 +195,25 @@ def test_similar_documents_are_readable_ones_and_never_itself(
     denied = graphql(engine_client, SIMILAR, {"id": archive["zeppelin"]}, token=archive["alice"])
     assert denied["data"]["similarDocuments"] is None
     assert denied["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_a_whole_or_large_reindex_compacts_the_index(settings: Settings, make_user: Any) -> None:
+    """Compaction swaps in a new index folder (see archivist.indexes.xapian_index)."""
+    import os
+    from datetime import timedelta
+
+    from archivist.core import search
+
+    alice = make_user("alice")
+    with database.connection_context():
+        document = make_document(_home(alice.id), alice.id, "walrus", ["walrus tusks"])
+        index_documents(search_index(settings), [document])
+        folder = os.stat(settings.index_dir).st_ino
+        assert search.reindex(settings) == 1
+        assert os.stat(settings.index_dir).st_ino != folder  # compacted
+        folder = os.stat(settings.index_dir).st_ino
+        since = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=1)
+        assert search.reindex(settings, since) == 1
+        assert os.stat(settings.index_dir).st_ino == folder  # small: left as it is
+        found = search_index(settings).search("walrus", principals=[f"user:{alice.id}"])
+        assert found.total == 1
