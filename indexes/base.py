@@ -200,8 +200,7 @@ class SearchIndex(ABC):
         typed = words(prefix)
         if not typed or not readers:
             return []
-        listed = self._words_starting(typed[-1], spelling.MAX_LISTED)
-        candidates = [word for word, _ in listed[: spelling.MAX_CHECKED]]
+        candidates = self._words_starting(typed[-1], spelling.MAX_CHECKED)
         return self._readable(candidates, readers, limit)
 
     def suggest_query(
@@ -308,9 +307,10 @@ class SearchIndex(ABC):
         """This engine's stem of ``word`` in ``language`` (``None``: not stemmed)."""
 
     @abstractmethod
-    def _words_starting(self, prefix: str, limit: int) -> list[tuple[str, int]]:
-        """Up to ``limit`` indexed words (page text and titles) starting with ``prefix`` (all
-        pages, readable or not), with their page frequencies, most frequent first."""
+    def _words_starting(self, prefix: str, limit: int) -> list[str]:
+        """The ``limit`` most frequent indexed words (page text and titles; all pages, readable
+        or not) starting with ``prefix``, most frequent first (of the first
+        ``spelling.MAX_LISTED`` words of each field in alphabetical order)."""
 
     @abstractmethod
     def _words_near(self, word: str, edits: int) -> list[tuple[str, int]]:

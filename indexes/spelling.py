@@ -31,8 +31,10 @@ SHORT_WORD = 4
 # Candidates checked against the searcher's pages, per completion or per respelled word: the
 # cost is bounded, and a searcher who reads little may see fewer completions (never a wrong one).
 MAX_CHECKED = 200
-# Words of a prefix (or near a misspelling) an engine lists, most frequent first.
-MAX_LISTED = 5000
+# Words of a prefix an engine looks at per field (A to Z), to rank them by frequency.
+MAX_LISTED = 20_000
+# Prefixes this short have many words: an engine may keep their ranking until the next write.
+CACHED_PREFIX = 3
 
 _TOKEN = re.compile(r"[^\W_]+")
 

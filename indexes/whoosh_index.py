@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from whoosh.analysis import RegexTokenizer, SpaceSeparatedTokenizer
 from whoosh.lang import stemmer_for_language
 from whoosh.writing import CLEAR
 
+from archivist.indexes import spelling
 from archivist.indexes.analysis import (
     KEYWORD_SEPARATOR,
     STEMMED_LANGUAGES,
@@ -240,16 +242,15 @@ class WhooshIndex(SearchIndex):
             hits.append(EngineHit(listed[0][0], listed[0][1], listed))
         return EngineResults(len(best), hits, tagset_counts, extra_counts)
 
-    def _words_starting(self, prefix: str, limit: int) -> list[tuple[str, int]]:
+    def _words_starting(self, prefix: str, limit: int) -> list[str]:
         reader = self._fresh().reader()
         counts: dict[str, int] = {}
         for field in _WORD_FIELDS:
-            for number, (word, info) in enumerate(reader.iter_prefix(field, prefix)):
-                if number == limit:
-                    break
+            for word, info in islice(reader.iter_prefix(field, prefix), spelling.MAX_LISTED):
                 word = _text(word)
                 counts[word] = counts.get(word, 0) + info.doc_frequency()
-        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        return [word for word, _ in ranked[:limit]]
 
     def _words_near(self, word: str, edits: int) -> list[tuple[str, int]]:
         reader = self._fresh().reader()

@@ -24,11 +24,13 @@ from abc import abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, suppress
+from itertools import islice
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import xapian
 
+from archivist.indexes import spelling
 from archivist.indexes.analysis import (
     STEMMED_LANGUAGES,
     build_stemmer_cache,
@@ -124,6 +126,8 @@ class XapianEngine(SearchIndex):
     # The stemmed languages present, with the revision they were read at: listing the "L"
     # terms on every search costs a term-list walk that only a write can change.
     _languages: tuple[int, list[str]] = (-1, [])
+    # The most frequent words of short prefixes, with the revision they were read at.
+    _prefixes: tuple[int, dict[str, list[str]]] = (-1, {})
 
     @abstractmethod
     def _open_reader(self) -> Any:
@@ -239,16 +243,24 @@ class XapianEngine(SearchIndex):
             total = matches.get_matches_estimated()
         return EngineResults(total, hits, tagset_counts, extra_counts)
 
-    def _words_starting(self, prefix: str, limit: int) -> list[tuple[str, int]]:
-        def read() -> list[tuple[str, int]]:
+    def _words_starting(self, prefix: str, limit: int) -> list[str]:
+        def read() -> list[str]:
             database = self._fresh()
-            counts: Counter[str] = Counter()
+            revision = _revision(database)
+            cached = revision != -1 and len(prefix) <= spelling.CACHED_PREFIX
+            if cached and self._prefixes[0] == revision and prefix in self._prefixes[1]:
+                return self._prefixes[1][prefix][:limit]
+            counts: Counter[bytes] = Counter()
             for field in ("W", "S"):  # page words, title words
-                for number, item in enumerate(database.allterms(field + prefix)):
-                    if number == limit:
-                        break
-                    counts[item.term.decode()[1:]] += item.termfreq
-            return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+                for item in islice(database.allterms(field + prefix), spelling.MAX_LISTED):
+                    counts[item.term[1:]] += item.termfreq
+            ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            found = [term.decode() for term, _ in ranked[:limit]]
+            if cached:
+                if self._prefixes[0] != revision or len(self._prefixes[1]) > 10_000:
+                    self._prefixes = (revision, {})
+                self._prefixes[1][prefix] = found
+            return found
 
         return self._reading(read)
 
@@ -325,10 +337,7 @@ class XapianEngine(SearchIndex):
     def _stemmed_languages(self, database: Any) -> list[str]:
         """The stemmed languages of the indexed pages, read again only after a write (on
         every search where the backend does not tell its revision: a remote database)."""
-        try:
-            revision = int(database.get_revision())
-        except xapian.UnimplementedError:
-            revision = -1
+        revision = _revision(database)
         if revision == -1 or self._languages[0] != revision:
             languages = sorted(
                 language
@@ -470,6 +479,14 @@ def _exchange(first: Path, second: Path) -> None:
     if result != 0:
         error = ctypes.get_errno()
         raise OSError(error, f"cannot swap {first} and {second}: {os.strerror(error)}")
+
+
+def _revision(database: Any) -> int:
+    """The database's revision; -1 where the backend does not tell (a remote database)."""
+    try:
+        return int(database.get_revision())
+    except xapian.UnimplementedError:
+        return -1
 
 
 def _document(record: PageRecord) -> Any:

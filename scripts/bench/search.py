@@ -17,7 +17,9 @@ p50/p95/p99 latency (wall-clock and CPU milliseconds) of that script's fixed que
 through ``index.search`` (the call the resolver makes, on a handle like the one it uses) and
 once as a GraphQL POST to a real Uvicorn server asking for 20 hits with snippets and highlight
 boxes, so the cost of our layers (HTTP, auth, GraphQL, database lookups of the hit documents
-and pages) shows as the difference.
+and pages) shows as the difference. Then the same for ``searchSuggestions`` (a mix of
+prefixes as someone types them; engine side: ``index.complete``, the words alone; GraphQL:
+words and the names of tags, types and folders).
 
 Documents are owned as the app owns them (the index's reader terms come from the owner):
 corpus owner 1 is the user "reader", every other corpus owner a group; "reader" is in the
@@ -88,6 +90,9 @@ query Search($q: String!) {
     }
   }
 }
+"""
+SUGGEST = """
+query Suggest($p: String!) { searchSuggestions(prefix: $p, first: 10) { kind text id } }
 """
 PASSWORD = "bench password 0123"
 LIMIT = 20  # what the GraphQL query asks for, so both sides fetch the same hits
@@ -364,6 +369,37 @@ Mix = list[tuple[str, str, Account]]
 Timings = dict[str, list[float]]
 
 
+def suggestion_mix(reader: Account, auditor: Account) -> Mix:
+    """What a search box sends as someone types: prefixes of one to four letters, of common
+    words, a rare word, a tag name, one that completes nothing, and one for the long principal
+    list."""
+    rare = corpus.make_vocabulary()[2_000]
+    return [
+        ("1 letter", "p", reader),
+        ("2 letters", "pa", reader),
+        ("3 letters", "pay", reader),
+        ("4 letters, rare", rare[:4], reader),
+        ("tag name", "ta", reader),
+        ("after a word", "invoice to", reader),
+        ("nothing", "qxz", reader),
+        ("70 readers", "in", auditor),
+    ]
+
+
+def graphql_suggest(client: httpx2.Client, account: Account, prefix: str) -> int:
+    """POST searchSuggestions; return how many came back (raises on errors)."""
+    response = client.post(
+        "/graphql",
+        json={"query": SUGGEST, "variables": {"p": prefix}},
+        headers={"Authorization": f"Bearer {account.token}"},
+    )
+    response.raise_for_status()
+    body = response.json()
+    if body.get("errors"):
+        raise RuntimeError(f"GraphQL errors for {prefix!r}: {body['errors']}")
+    return len(body["data"]["searchSuggestions"])
+
+
 def time_mix(mix: Mix, rounds: int, call: Callable[[str, Account], int]) -> tuple[Timings, Timings]:
     """Run ``mix`` once to warm up, then ``rounds`` times; milliseconds per query name, as
     wall-clock time and as this process's CPU time (the server's and the client's threads
@@ -457,6 +493,20 @@ def bench(engine: str, pages: int, rounds: int, batch_pages: int) -> str:
                 print(f"  {name:<18} {engine_total:>7} hits engine, {api_total:>7} API{note}")
             raw_times, raw_cpu = time_mix(mix, rounds, raw)
             api_times, api_cpu = time_mix(mix, rounds, api)
+
+            def complete(prefix: str, account: Account) -> int:
+                found = index.complete(prefix, principals=account.viewer.principals)
+                return len(found)
+
+            def suggest(prefix: str, account: Account) -> int:
+                return graphql_suggest(client, account, prefix)
+
+            suggestions = suggestion_mix(reader, auditor)
+            for name, prefix, account in suggestions:
+                print(f"  suggest {name:<16} {complete(prefix, account):>3} words engine,"
+                      f" {suggest(prefix, account):>3} suggestions API")  # fmt: skip
+            complete_times, _ = time_mix(suggestions, rounds, complete)
+            suggest_times, _ = time_mix(suggestions, rounds, suggest)
             rss = rss_mb()
         index.close()
         print(f"  {'median ms':<18} {'engine':>8} {'API':>8} {'CPU engine':>11} {'CPU API':>8}")
@@ -478,7 +528,13 @@ def bench(engine: str, pages: int, rounds: int, batch_pages: int) -> str:
         )
         print(HEADER + "\n" + row, flush=True)
         print(f"  CPU ms: engine p50/p95/p99 {cpu[2:]}  (GraphQL: server and client)", flush=True)
-        return row + "\n" + f"{'  CPU ms':<42}{cpu}"
+        suggested = (
+            f"{'  suggestions ms':<42}  {quantiles(flat(complete_times))}"
+            f"  {quantiles(flat(suggest_times))}"
+        )
+        print(f"  searchSuggestions ms: engine (index.complete) / GraphQL p50/p95/p99"
+              f"\n{suggested}", flush=True)  # fmt: skip
+        return row + "\n" + f"{'  CPU ms':<42}{cpu}" + "\n" + suggested
     finally:
         # The resolver's handle is cached per process; close it before its folder goes.
         handles = core_search._handles.indexes
