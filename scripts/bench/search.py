@@ -532,6 +532,9 @@ def bench(engine: str, pages: int, rounds: int, batch_pages: int) -> str:
             f"{'  suggestions ms':<42}  {quantiles(flat(complete_times))}"
             f"  {quantiles(flat(suggest_times))}"
         )
+        for name in complete_times:
+            medians = [corpus.percentile(t[name], 0.5) for t in (complete_times, suggest_times)]
+            print(f"  suggest {name:<16} median {medians[0]:>7.2f} engine {medians[1]:>7.2f} API")
         print(f"  searchSuggestions ms: engine (index.complete) / GraphQL p50/p95/p99"
               f"\n{suggested}", flush=True)  # fmt: skip
         return row + "\n" + f"{'  CPU ms':<42}{cpu}" + "\n" + suggested
