@@ -505,8 +505,8 @@ def bench(engine: str, pages: int, rounds: int, batch_pages: int) -> str:
             for name, prefix, account in suggestions:
                 print(f"  suggest {name:<16} {complete(prefix, account):>3} words engine,"
                       f" {suggest(prefix, account):>3} suggestions API")  # fmt: skip
-            complete_times, _ = time_mix(suggestions, rounds, complete)
-            suggest_times, _ = time_mix(suggestions, rounds, suggest)
+            complete_times, complete_cpu = time_mix(suggestions, rounds, complete)
+            suggest_times, suggest_cpu = time_mix(suggestions, rounds, suggest)
             rss = rss_mb()
         index.close()
         print(f"  {'median ms':<18} {'engine':>8} {'API':>8} {'CPU engine':>11} {'CPU API':>8}")
@@ -530,7 +530,9 @@ def bench(engine: str, pages: int, rounds: int, batch_pages: int) -> str:
         print(f"  CPU ms: engine p50/p95/p99 {cpu[2:]}  (GraphQL: server and client)", flush=True)
         suggested = (
             f"{'  suggestions ms':<42}  {quantiles(flat(complete_times))}"
-            f"  {quantiles(flat(suggest_times))}"
+            f"  {quantiles(flat(suggest_times))}\n"
+            f"{'  suggestions CPU ms':<42}  {quantiles(flat(complete_cpu))}"
+            f"  {quantiles(flat(suggest_cpu))}"
         )
         for name in complete_times:
             medians = [corpus.percentile(t[name], 0.5) for t in (complete_times, suggest_times)]
