@@ -190,15 +190,17 @@ class SearchIndex(ABC):
         )  # fmt: skip
 
     def complete(self, prefix: str, *, principals: Sequence[str], limit: int = 10) -> list[str]:
-        """Indexed words (of page text and titles) starting with the last word of ``prefix``,
-        most frequent first, each on at least one page one of ``principals`` may read (see
-        ``archivist.indexes.spelling``). Raises ``ValueError`` for a limit outside 1..100,
+        """Indexed words (of page text and titles) starting with the last word of ``prefix``
+        (none when ``prefix`` ends in a space or punctuation), most frequent first, each on at
+        least one page one of ``principals`` may read (see ``archivist.indexes.spelling``).
+        Raises ``ValueError`` for a limit outside 1..100,
         ``TypeError`` if ``principals`` is a single string."""
         readers = _readers(principals)
         if not 1 <= limit <= 100:
             raise ValueError("limit must be 1..100")
         typed = words(prefix)
-        if not typed or not readers:
+        # After a space (or other punctuation) the next word has not been started yet.
+        if not typed or not readers or not prefix[-1].isalnum():
             return []
         candidates = self._words_starting(typed[-1], spelling.MAX_CHECKED)
         return self._readable(candidates, readers, limit)

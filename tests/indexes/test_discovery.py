@@ -55,6 +55,7 @@ def test_completion_offers_readable_words_most_common_first(shelf: SearchIndex) 
     assert shelf.complete("pay", principals=ALICE) == ["payment"]
     assert shelf.complete("quarterl", principals=ALICE) == ["quarterly"]  # a title word
     assert shelf.complete("invoice m", principals=ALICE) == ["meter", "monthly"]
+    assert shelf.complete("invoice ", principals=ALICE) == []  # the next word is not begun
     assert shelf.complete("m", principals=ALICE, limit=1) == ["meter"]
     assert shelf.complete("wom", principals=BOB) == ["wombat"]  # shared with both
 
