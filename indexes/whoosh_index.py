@@ -138,6 +138,8 @@ class WhooshIndex(SearchIndex):
             else:
                 self._index = index.create_in(str(self.path), _schema())
         self._searcher = self._index.searcher()
+        # The most frequent words of short prefixes, with the searcher they were read from.
+        self._prefixes: tuple[Any, dict[str, list[str]]] = (None, {})
 
     def _stem(self, language: str, word: str) -> str | None:
         return _stem(language, word)
@@ -243,14 +245,24 @@ class WhooshIndex(SearchIndex):
         return EngineResults(len(best), hits, tagset_counts, extra_counts)
 
     def _words_starting(self, prefix: str, limit: int) -> list[str]:
-        reader = self._fresh().reader()
+        searcher = self._fresh()
+        cached = len(prefix) <= spelling.CACHED_PREFIX
+        # Kept with the searcher they were read from: a write brings a new one (see _fresh).
+        if cached and self._prefixes[0] is searcher and prefix in self._prefixes[1]:
+            return self._prefixes[1][prefix][:limit]
+        reader = searcher.reader()
         counts: dict[str, int] = {}
         for field in _WORD_FIELDS:
             for word, info in islice(reader.iter_prefix(field, prefix), spelling.MAX_LISTED):
                 word = _text(word)
                 counts[word] = counts.get(word, 0) + info.doc_frequency()
         ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        return [word for word, _ in ranked[:limit]]
+        found = [word for word, _ in ranked[:limit]]
+        if cached:
+            if self._prefixes[0] is not searcher or len(self._prefixes[1]) > 10_000:
+                self._prefixes = (searcher, {})
+            self._prefixes[1][prefix] = found
+        return found
 
     def _words_near(self, word: str, edits: int) -> list[tuple[str, int]]:
         reader = self._fresh().reader()
