@@ -202,6 +202,22 @@ def cmd_index_check(args: argparse.Namespace) -> int:
     return 0 if report.ok or args.repair else 1
 
 
+def cmd_index_compact(args: argparse.Namespace) -> int:
+    from archivist.core.search import compact_index
+
+    settings = _settings()
+    if not compact_index(settings):
+        print(
+            "archivist index compact: a remote index cannot be compacted from here; on the"
+            " index host, stop xapian-tcpsrv, run `xapian-compact FOLDER FOLDER.new`, put"
+            " FOLDER.new in FOLDER's place and start the server again",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"Compacted the {settings.search_backend} index at {settings.index_dir}.")
+    return 0
+
+
 def _with_embedded_redis(settings: Settings) -> Settings:
     """Without ARCHIVIST_REDIS_URL, the Redis that ``archivist run`` started on this data
     directory, when it is running (so that work is queued at once and progress is heard)."""
@@ -378,6 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--repair", action="store_true", help="fix what differs")
     check.set_defaults(handler=cmd_index_check)
+    compact = index_commands.add_parser(
+        "compact",
+        help="rewrite the index in its smallest, fastest form (searches go on meanwhile)",
+    )
+    compact.set_defaults(handler=cmd_index_compact)
 
     migrate = commands.add_parser("migrate", help="bring the database to the current schema")
     migrate.set_defaults(handler=cmd_migrate)

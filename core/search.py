@@ -363,8 +363,14 @@ def _ready_documents(since: datetime | None = None) -> list[int]:
     return [node.id for node in query.order_by(Node.id)]
 
 
+# A reindex of this many documents (or a whole one) compacts the index afterwards.
+COMPACT_AFTER_DOCUMENTS = 1000
+
+
 def reindex(settings: Settings, since: datetime | None = None, batch: int = 100) -> int:
-    """Rebuild the index from the database (all of it, or what changed since ``since``).
+    """Rebuild the index from the database (all of it, or what changed since ``since``), then
+    compact it after a whole or a large rebuild (:data:`COMPACT_AFTER_DOCUMENTS`; a remote
+    index is left as it is, see :meth:`SearchIndex.compact`).
 
     Returns how many documents were written.
     """
@@ -374,7 +380,15 @@ def reindex(settings: Settings, since: datetime | None = None, batch: int = 100)
     ids = _ready_documents(since)
     for start in range(0, len(ids), batch):
         index_documents(index, ids[start : start + batch])
+    if since is None or len(ids) >= COMPACT_AFTER_DOCUMENTS:
+        index.compact()
     return len(ids)
+
+
+def compact_index(settings: Settings) -> bool:
+    """Compact the configured index (see :meth:`SearchIndex.compact`); False for a remote
+    index, which cannot be compacted from here."""
+    return search_index(settings).compact()
 
 
 @dataclass

@@ -10,6 +10,7 @@ from graphql import GraphQLSchema
 from archivist.graphql import (
     accounts,
     changes,
+    discovery,
     documents,
     labels,
     nodes,
@@ -40,6 +41,7 @@ def build_schema() -> GraphQLSchema:
         *ocr.bindables,
         *progress.bindables,
         *search.bindables,
+        *discovery.bindables,
         *organise.bindables,
         *labels.bindables,
         *page_edits.bindables,

@@ -15,13 +15,8 @@ from functools import lru_cache
 from typing import Any
 
 from ariadne import ObjectType, QueryType
-from graphql import (
-    FieldNode,
-    FragmentSpreadNode,
-    GraphQLResolveInfo,
-    InlineFragmentNode,
-    SelectionSetNode,
-)
+from graphql import FieldNode, FragmentSpreadNode, GraphQLResolveInfo, InlineFragmentNode
+from graphql.language import SelectionSetNode
 from peewee import NodeList, fn
 
 from archivist.core.db import run_db
@@ -31,9 +26,11 @@ from archivist.core.nodes import get_node
 from archivist.core.permissions import owned_labels, readable_by
 from archivist.core.search import search_index
 from archivist.core.settings import Settings
+from archivist.core.suggestions import facet_types
 from archivist.core.users import Viewer
 from archivist.graphql.connections import encode_cursor, position_window
 from archivist.graphql.context import Context, require_viewer
+from archivist.graphql.discovery import suggested_query
 from archivist.indexes import IndexUnavailable, PageHit, QueryError, SearchOrder, SearchResults
 from archivist.indexes.analysis import fold, normalize
 from archivist.indexes.highlight import phrase_positions
@@ -127,52 +124,66 @@ def _facet_tags(viewer: Viewer, names: list[str]) -> dict[str, Tag]:
     return found
 
 
-FACET_FIELDS = frozenset({"facets", "tagFacets"})
+# The extra facets (see archivist.indexes.base.EXTRA_FACETS) by their SearchFacets field: each
+# costs the engine a little on every match, so it is counted only when the request asks.
+_FACET_FIELDS = {"documentTypes": "type", "years": "year"}
 
 
-def _selected(info: GraphQLResolveInfo) -> set[str]:
-    """The names of the fields asked of this field's result (through fragments too), on
-    any of the nodes that ask for it."""
-    names: set[str] = set()
+def _asked_facets(info: GraphQLResolveInfo) -> tuple[bool, tuple[str, ...]]:
+    """Whether the request selects the tag facets (``facets { tags }`` or ``tagFacets``),
+    and the extra facets it selects under ``facets`` (through fragments too). Any facet
+    makes the engine count every match (and so the total exact)."""
+    tags = False
+    asked: set[str] = set()
 
-    def walk(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> None:
-        for selection in selection_set.selections if selection_set else ():
+    def fields(selections: SelectionSetNode | None, seen: frozenset[str]) -> list[FieldNode]:
+        found: list[FieldNode] = []
+        for selection in selections.selections if selections else ():
             if isinstance(selection, FieldNode):
-                names.add(selection.name.value)
+                found.append(selection)
             elif isinstance(selection, InlineFragmentNode):
-                walk(selection.selection_set, seen)
+                found += fields(selection.selection_set, seen)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 fragment = info.fragments.get(name)
                 if fragment is not None and name not in seen:
-                    walk(fragment.selection_set, seen | {name})
+                    found += fields(fragment.selection_set, seen | {name})
+        return found
 
     for node in info.field_nodes:
-        walk(node.selection_set, frozenset())
-    return names
+        for field in fields(node.selection_set, frozenset()):
+            if field.name.value == "tagFacets":
+                tags = True
+            elif field.name.value == "facets":
+                inner = {item.name.value for item in fields(field.selection_set, frozenset())}
+                tags = tags or "tags" in inner
+                asked |= {_FACET_FIELDS[name] for name in inner if name in _FACET_FIELDS}
+    return tags, tuple(sorted(asked))
 
 
 def _run_search(
     settings: Settings, viewer: Viewer, text: str, limit: int, offset: int, grouped: bool,
-    folder_id: str | None = None, order: SearchOrder | None = None, facets: bool = True,
+    folder_id: str | None = None, order: SearchOrder | None = None,
+    facets: tuple[bool, tuple[str, ...]] = (True, ()),
 ) -> tuple[
-    SearchResults, dict[tuple[int, int], Node], dict[tuple[int, int], Page], dict[str, Tag]
+    SearchResults, dict[tuple[int, int], Node], dict[tuple[int, int], Page], dict[str, Tag],
+    int | None,
 ]:  # fmt: skip
     """Run the search in this thread's index handle and load what the hits point at.
 
     Returns the results, the hit documents by (document, version), the hit pages by
-    (version, number) and the facets' tags by name. Only documents the viewer may read
-    today are loaded: the index's reader terms can be behind the database (a document given
-    away; an entry that outlived its document while an old SQLite database gave the id to
-    another one, whose versions then are not the entry's). A hit without its document here
-    is dropped by the caller.
+    (version, number), the facets' tags by name and the folder scope. Only documents the
+    viewer may read today are loaded: the index's reader terms can be behind the database (a
+    document given away; an entry that outlived its document while an old SQLite database
+    gave the id to another one, whose versions then are not the entry's). A hit without its
+    document here is dropped by the caller.
     """
     scope = _folder(viewer, folder_id)
     try:
         results = search_index(settings).search(
             text, principals=viewer.principals, limit=limit, offset=offset,
             group_by_document=grouped, folder_id=scope, order=order or SearchOrder(),
-            facets=facets, exact_up_to=settings.search_exact_count,
+            facets=facets[1], tag_facets=facets[0], exact_up_to=settings.search_exact_count,
         )  # fmt: skip
     except QueryError as error:
         raise UserFacingError("INVALID_QUERY", str(error), "query") from None
@@ -211,7 +222,7 @@ def _run_search(
             parens=True,
         )
         pages = {(p.version_id, p.number): p for p in Page.select().where(exact)}
-    return results, nodes, pages, _facet_tags(viewer, list(results.tag_facets))
+    return results, nodes, pages, _facet_tags(viewer, list(results.tag_facets)), scope
 
 
 @query.field("search")
@@ -231,11 +242,10 @@ async def resolve_search(
     asked = json.dumps([query, folder_id, order_by], sort_keys=True, default=str)
     listing = f"search:{group_by}:{hashlib.sha256(asked.encode()).hexdigest()[:16]}"
     offset, limit = position_window("Query", "search", listing, **arguments)
-    # Facets count every match (and so make the total exact): only when they are asked for.
-    counted = bool(_selected(info) & FACET_FIELDS)
-    results, nodes, pages, tags = await run_db(
+    asked_facets = _asked_facets(info)
+    results, nodes, pages, tags, scope = await run_db(
         _run_search, context.settings, viewer, query, max(limit, 1), offset,
-        group_by == "DOCUMENT", folder_id, _order(order_by), counted,
+        group_by == "DOCUMENT", folder_id, _order(order_by), asked_facets,
     )  # fmt: skip
 
     def as_hit(hit: PageHit) -> dict[str, Any] | None:
@@ -264,6 +274,22 @@ async def resolve_search(
     ]
     total = max(results.total - (len(hits) - len(edges)), len(edges))
     facets = results.tag_facets if total else {}  # only left-out entries' tags: none
+
+    async def suggest(*_: Any, **__: Any) -> str | None:
+        # Asked for only when the client selects it; only a search that found nothing.
+        if results.total:
+            return None
+        return await run_db(suggested_query, context.settings, viewer, query, scope)
+
+    async def document_types(*_: Any, **__: Any) -> list[dict[str, Any]]:
+        counted = results.type_facets if total else {}
+        found = await run_db(facet_types, viewer, list(counted))
+        return [
+            {"document_type": found[name], "count": count}
+            for name, count in counted.items()
+            if name in found  # a type deleted since the page was indexed is left out
+        ]
+
     return {
         "total_count": total,
         "total_count_is_exact": results.total_exact,
@@ -283,8 +309,14 @@ async def resolve_search(
                 {"tag": tags[name], "count": count}
                 for name, count in sorted(facets.items(), key=lambda item: -item[1])
                 if name in tags  # a tag deleted since the page was indexed is left out
-            ]
+            ],
+            "document_types": document_types,
+            "years": [
+                {"year": year, "count": count}
+                for year, count in (results.year_facets if total else {}).items()
+            ],
         },
+        "suggested_query": suggest,
     }
 
 

@@ -189,6 +189,13 @@ def timestamp(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+def year_of(moment: datetime) -> int:
+    """The year (UTC) of ``moment`` (naive: taken as UTC), e.g. for the year facet."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.astimezone(UTC).year)
+
+
 def build_stemmer_cache(factory: Callable[[str], Stemmer]) -> Callable[[str, str], str | None]:
     """Wrap an engine's stemmer factory into a cached ``stem(language, word)`` function.
 

@@ -11,12 +11,13 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import ClassVar
 
-from archivist.indexes.analysis import KEYWORD_SEPARATOR, keyword
+from archivist.indexes import spelling
+from archivist.indexes.analysis import KEYWORD_SEPARATOR, keyword, words
 from archivist.indexes.highlight import Highlighter
 from archivist.indexes.locking import DEFAULT_LOCK_TIMEOUT
 from archivist.indexes.query import And, Node, Word, parse_query
@@ -24,6 +25,10 @@ from archivist.indexes.records import RELEVANCE, PageHit, PageRecord, SearchOrde
 
 PAGES_PER_DOCUMENT = 3  # pages listed under each document when results are grouped
 MAX_LIMIT = 1000
+# Counts a search can add besides its tag facets (each costs a little on every match).
+EXTRA_FACETS = ("type", "year")
+# Key terms of a document that "more like this" searches for.
+SIMILAR_TERMS = 20
 
 
 class IndexUnavailable(RuntimeError):
@@ -58,14 +63,17 @@ class StoredPage:
 
 @dataclass(frozen=True)
 class Scope:
-    """What narrows and orders a search besides its query: a folder, and the order."""
+    """What narrows and orders a search besides its query (a folder, the order), and the
+    extra facets it counts (see ``EXTRA_FACETS``)."""
 
     folder_id: int | None = None
     order: SearchOrder = RELEVANCE
-    # Count the facets (over every match: the total is then exact too).
-    facets: bool = True
-    # Without facets, matches an engine must check before it may estimate the total instead
-    # of counting it (None: always count).
+    # Extra facets to count besides the tags' (see EXTRA_FACETS).
+    facets: tuple[str, ...] = ()
+    # Count the tag facets (over every match: the total is then exact too).
+    tag_facets: bool = True
+    # Without any facets, matches an engine must check before it may estimate the total
+    # instead of counting it (None: always count).
     exact_up_to: int | None = None
 
 
@@ -84,6 +92,8 @@ class EngineResults:
     hits: list[EngineHit]
     tagset_counts: dict[str, int]  # joined tag set of a page -> matching pages with it
     exact: bool = True  # False: ``total`` is the engine's estimate
+    # Each extra facet asked for (see EXTRA_FACETS): value -> matching pages with it.
+    extra_counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class SearchIndex(ABC):
@@ -140,7 +150,8 @@ class SearchIndex(ABC):
         group_by_document: bool = False,
         folder_id: int | None = None,
         order: SearchOrder = RELEVANCE,
-        facets: bool = True,
+        facets: Sequence[str] = (),
+        tag_facets: bool = True,
         exact_up_to: int | None = None,
     ) -> SearchResults:
         """Find the pages matching ``query`` that any of ``principals`` may read.
@@ -149,12 +160,14 @@ class SearchIndex(ABC):
         through them (through documents when ``group_by_document``: a document's pages are
         then its best ones, or with another order its first matching ones, and the hit is
         the first of them). ``folder_id`` keeps pages of documents in that folder or below
-        it. No principals find nothing.
+        it. ``facets`` adds counts besides the tags' (``"type"``: per document type name,
+        ``"year"``: per year created), over the same matches. No principals find nothing.
 
-        Facets and the total are counted over every match. Without ``facets`` (then
-        ``tag_facets`` is empty), an engine may stop counting after ``exact_up_to`` matches
-        and estimate the total (``total_exact`` is then False): a common word in a large
-        archive costs the top hits, not a walk over all its pages. Raises
+        Facets and the total are counted over every match. Without any facets
+        (``tag_facets`` False: ``tag_facets`` of the results is then empty), an engine may
+        stop counting after ``exact_up_to`` matches and estimate the total (``total_exact``
+        is then False): a common word in a large archive costs the top hits, not a walk over
+        all its pages. Raises
         :class:`QueryError` for a malformed query, ``ValueError`` for a negative offset
         or a limit outside 1..1000, ``TypeError`` if ``principals`` is a single string.
         """
@@ -162,11 +175,15 @@ class SearchIndex(ABC):
             raise TypeError("principals must be a sequence of principals, not one string")
         if not 1 <= limit <= MAX_LIMIT or offset < 0:
             raise ValueError(f"limit must be 1..{MAX_LIMIT} and offset >= 0")
+        if unknown := set(facets) - set(EXTRA_FACETS):
+            raise ValueError(f"unknown facets {sorted(unknown)} (known: {EXTRA_FACETS})")
         node = parse_query(query)
         readers = sorted({keyword(principal) for principal in principals} - {""})
         if not readers:
             return SearchResults(total=0, hits=[], tag_facets={})
-        scope = Scope(folder_id, order, facets, None if facets else exact_up_to)
+        extra = tuple(dict.fromkeys(facets))
+        bounded = None if tag_facets or extra else exact_up_to
+        scope = Scope(folder_id, order, extra, tag_facets, bounded)
         found = self._search(node, readers, limit, offset, group_by_document, scope)
         highlighter = Highlighter.for_query(node, self._stem)
         hits = []
@@ -177,7 +194,85 @@ class SearchIndex(ABC):
                     _page_hit(page, score, highlighter) for page, score in engine_hit.pages
                 ]
             hits.append(hit)
-        return SearchResults(found.total, hits, _tag_facets(found.tagset_counts), found.exact)
+        return SearchResults(
+            found.total, hits, _tag_facets(found.tagset_counts),
+            type_facets=_counted(found.extra_counts.get("type", {})),
+            year_facets={
+                int(year): count
+                for year, count in _counted(found.extra_counts.get("year", {})).items()
+                if year.isdigit()
+            },
+            total_exact=found.exact,
+        )  # fmt: skip
+
+    def complete(self, prefix: str, *, principals: Sequence[str], limit: int = 10) -> list[str]:
+        """Indexed words (of page text and titles) starting with the last word of ``prefix``
+        (none when ``prefix`` ends in a space or punctuation), most frequent first, each on at
+        least one page one of ``principals`` may read (see ``archivist.indexes.spelling``).
+        Raises ``ValueError`` for a limit outside 1..100,
+        ``TypeError`` if ``principals`` is a single string."""
+        readers = _readers(principals)
+        if not 1 <= limit <= 100:
+            raise ValueError("limit must be 1..100")
+        typed = words(prefix)
+        # After a space (or other punctuation) the next word has not been started yet.
+        if not typed or not readers or not prefix[-1].isalnum():
+            return []
+        candidates = self._words_starting(typed[-1], spelling.MAX_CHECKED)
+        return self._readable(candidates, readers, limit)
+
+    def suggest_query(
+        self, query: str, *, principals: Sequence[str], folder_id: int | None = None
+    ) -> str | None:
+        """ "Did you mean": ``query`` with each word that no page of ``principals`` holds
+        replaced by the nearest indexed word that one does (one or two edits away), when the
+        whole respelled query finds pages they may read (in ``folder_id``, as :meth:`search`
+        scopes it); otherwise None. Raises
+        :class:`QueryError` for a malformed query."""
+        readers = _readers(principals)
+        node = parse_query(query)
+        if not readers:
+            return None
+        corrections: dict[str, str] = {}
+        typed = spelling.query_words(node)
+        known = set(self._readable(typed, readers, len(typed), folder_id))
+        for word in typed:
+            if word in known:
+                continue
+            edits = spelling.allowed_edits(word)
+            near = spelling.nearest(word, self._words_near(word, edits))
+            # The nearest word on a page they may read (in the folder searched).
+            found = self._readable(near, readers, 1, folder_id)
+            if found:
+                corrections[word] = found[0]
+        if not corrections:
+            return None
+        respelled = spelling.respell(query, corrections)
+        if respelled == query:
+            return None
+        again = self.search(respelled, principals=principals, limit=1, folder_id=folder_id)
+        return respelled if again.total else None
+
+    def similar_documents(
+        self, document_id: int, *, principals: Sequence[str], limit: int = 10
+    ) -> list[tuple[int, float]]:
+        """Documents like ``document_id`` ("more like this"): those sharing its key terms
+        (the words that set it apart from the rest of the index), best first, as (document id,
+        score). Only documents one of ``principals`` may read, never the document itself;
+        nothing when it is not indexed. Raises ``ValueError`` for a limit outside 1..100,
+        ``TypeError`` if ``principals`` is a single string."""
+        readers = _readers(principals)
+        if not 1 <= limit <= 100:
+            raise ValueError("limit must be 1..100")
+        if not readers:
+            return []
+        return self._similar(document_id, readers, limit)
+
+    def compact(self) -> bool:
+        """Rewrite the index in its smallest, fastest form (after a large reindex); readers
+        keep answering meanwhile. Returns False where this engine or backend cannot (a remote
+        index: compact it on its host). Raises :class:`IndexLockTimeout` as writes do."""
+        return False
 
     def __enter__(self) -> SearchIndex:
         return self
@@ -228,6 +323,40 @@ class SearchIndex(ABC):
     @abstractmethod
     def _stem(self, language: str, word: str) -> str | None:
         """This engine's stem of ``word`` in ``language`` (``None``: not stemmed)."""
+
+    @abstractmethod
+    def _words_starting(self, prefix: str, limit: int) -> list[str]:
+        """The ``limit`` most frequent indexed words (page text and titles; all pages, readable
+        or not) starting with ``prefix``, most frequent first (of the first
+        ``spelling.MAX_LISTED`` words of each field in alphabetical order)."""
+
+    @abstractmethod
+    def _words_near(self, word: str, edits: int) -> list[tuple[str, int]]:
+        """Indexed words that may be within ``edits`` edits of ``word`` (all pages), with their
+        page frequencies: at least those sharing its first letter (a superset is fine)."""
+
+    @abstractmethod
+    def _readable(
+        self, words: Sequence[str], readers: list[str], want: int, folder_id: int | None = None
+    ) -> list[str]:
+        """Those of ``words`` that a page any of ``readers`` may read holds (in its text or
+        title; in ``folder_id`` or below it when given), in their order, the first ``want``."""
+
+    @abstractmethod
+    def _similar(self, document_id: int, readers: list[str], limit: int) -> list[tuple[int, float]]:
+        """See :meth:`similar_documents` (``readers`` are reader terms)."""
+
+
+def _readers(principals: Sequence[str]) -> list[str]:
+    if isinstance(principals, str):  # a lone "user:5" would read as its characters
+        raise TypeError("principals must be a sequence of principals, not one string")
+    return sorted({keyword(principal) for principal in principals} - {""})
+
+
+def _counted(counts: Mapping[str, int]) -> dict[str, int]:
+    """Facet counts, most first, then by value; pages without a value (no type, or indexed
+    before the facet existed) are left out."""
+    return dict(sorted(((v, c) for v, c in counts.items() if v), key=lambda i: (-i[1], i[0])))
 
 
 def adjacent_words(node: And) -> tuple[str, ...]:

@@ -34,28 +34,50 @@ def write_lock(
     Waits for other writers (other processes, or other threads using their own index
     objects) and raises :class:`IndexLockTimeout` after ``timeout`` seconds. The lock is
     released by the kernel if the holder dies, so a killed worker never wedges the index.
-    ``name`` picks another lock file in the same folder (:data:`JOB_LOCK_FILE_NAME`).
+    ``name`` picks another lock file in the same folder (:data:`JOB_LOCK_FILE_NAME`). A
+    lock taken on a file that is no longer in the folder (a compaction swapped the folder
+    meanwhile) is given up and taken again on the file now there.
     """
-    index_path.mkdir(parents=True, exist_ok=True)
-    fd = os.open(index_path / name, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        deadline = time.monotonic() + timeout
-        delay = 0.005
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise IndexLockTimeout(
-                        f"Timed out after {timeout:g} s waiting for the write lock of the"
-                        f" search index at {index_path}: another writer is still holding it"
-                    ) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.1)
+    deadline = time.monotonic() + timeout
+    while True:
+        index_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(index_path / name, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            yield
+            _take(fd, deadline, timeout, index_path)
+            if not _still_there(fd, index_path / name):
+                # The folder was swapped while we waited (a compaction): lock the new one's.
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                continue
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            return
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+            os.close(fd)
+
+
+def _take(fd: int, deadline: float, timeout: float, index_path: Path) -> None:
+    delay = 0.005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise IndexLockTimeout(
+                    f"Timed out after {timeout:g} s waiting for the write lock of the"
+                    f" search index at {index_path}: another writer is still holding it"
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+
+def _still_there(fd: int, path: Path) -> bool:
+    """Whether the file locked through ``fd`` is still the one at ``path``."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (found.st_dev, found.st_ino) == (held.st_dev, held.st_ino)

@@ -91,10 +91,14 @@ class SearchResults:
     ``total`` is the number of matching pages (of documents when grouped) that the
     searching principals may read: exact unless ``total_exact`` is False (an estimate, see
     ``SearchIndex.search``); ``tag_facets`` maps each tag to its number of matching pages,
-    counted over all matches, not only this page of hits.
+    counted over all matches, not only this page of hits; ``type_facets`` (document type
+    name) and ``year_facets`` (year created, UTC) likewise, when the search asked for them,
+    most first.
     """
 
     total: int
     hits: list[PageHit]
     tag_facets: dict[str, int]
+    type_facets: dict[str, int] = field(default_factory=dict)
+    year_facets: dict[int, int] = field(default_factory=dict)
     total_exact: bool = True

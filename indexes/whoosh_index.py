@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from whoosh.analysis import RegexTokenizer, SpaceSeparatedTokenizer
 from whoosh.lang import stemmer_for_language
 from whoosh.writing import CLEAR
 
+from archivist.indexes import spelling
 from archivist.indexes.analysis import (
     KEYWORD_SEPARATOR,
     STEMMED_LANGUAGES,
@@ -29,9 +31,11 @@ from archivist.indexes.analysis import (
     timestamp,
     title_sort_key,
     words,
+    year_of,
 )
 from archivist.indexes.base import (
     PAGES_PER_DOCUMENT,
+    SIMILAR_TERMS,
     EngineHit,
     EngineResults,
     Scope,
@@ -96,10 +100,14 @@ def _added_fields() -> dict[str, Any]:
         "sort_modified": fields.NUMERIC(**number),
         "sort_document": fields.NUMERIC(**number),
         "sort_page": fields.NUMERIC(**number),
+        "type_name": fields.ID(sortable=True),  # the type as named, for the type facet
+        "year": fields.ID(sortable=True),  # year created, for the year facet
     }
 
 
 _SORT_FIELD = {"title": "sort_title", "created": "sort_created", "modified": "sort_modified"}
+_FACET_FIELD = {"type": "type_name", "year": "year"}
+_WORD_FIELDS = ("words", "title_words")
 
 
 class WhooshIndex(SearchIndex):
@@ -130,6 +138,8 @@ class WhooshIndex(SearchIndex):
             else:
                 self._index = index.create_in(str(self.path), _schema())
         self._searcher = self._index.searcher()
+        # The most frequent words of short prefixes, with the searcher they were read from.
+        self._prefixes: tuple[Any, dict[str, list[str]]] = (None, {})
 
     def _stem(self, language: str, word: str) -> str | None:
         return _stem(language, word)
@@ -197,16 +207,24 @@ class WhooshIndex(SearchIndex):
         if scope.folder_id is not None:
             allowed = query.And([allowed, query.Term("folder_id", str(scope.folder_id))])
         combined = query.And([_translate(node, languages), _filter(allowed)])
-        facets = {"tags": sorting.FieldFacet("tagset", maptype=sorting.Count)}
+        facets: dict[str, Any] = {}
+        if scope.tag_facets:
+            facets["tags"] = sorting.FieldFacet("tagset", maptype=sorting.Count)
+        for name in scope.facets:
+            facets[name] = sorting.FieldFacet(_FACET_FIELD[name], maptype=sorting.Count)
         sortedby = _sortedby(scope)
         # Faceting makes Whoosh collect and rank every match anyway; grouping reads the
         # ranking to the end so that each document's best pages are known. Totals are
         # always exact here (Whoosh counts the matches without scoring them).
         results = searcher.search(
             combined, limit=None if grouped else offset + limit,
-            groupedby=facets if scope.facets else None, sortedby=sortedby,
+            groupedby=facets or None, sortedby=sortedby,
         )  # fmt: skip
-        tagset_counts = dict(results.groups("tags")) if scope.facets else {}
+        tagset_counts = dict(results.groups("tags")) if scope.tag_facets else {}
+        extra_counts = {
+            name: {str(value): count for value, count in results.groups(name).items() if value}
+            for name in scope.facets
+        }
 
         def page(docnum: int) -> StoredPage:
             return StoredPage.loads(searcher.stored_fields(docnum)["data"])
@@ -215,7 +233,7 @@ class WhooshIndex(SearchIndex):
         if not grouped:
             ranked = _scored(searcher, combined, ranked[offset : offset + limit], sortedby)
             hits = [EngineHit(page(docnum), float(score), []) for score, docnum in ranked]
-            return EngineResults(len(results), hits, tagset_counts)
+            return EngineResults(len(results), hits, tagset_counts, extra_counts=extra_counts)
         documents = searcher.reader().column_reader("doc")
         best: dict[str, list[tuple[float, int]]] = {}
         for key, docnum in ranked:
@@ -227,7 +245,86 @@ class WhooshIndex(SearchIndex):
             scored = _scored(searcher, combined, pages, sortedby)
             listed = [(page(docnum), float(score)) for score, docnum in scored]
             hits.append(EngineHit(listed[0][0], listed[0][1], listed))
-        return EngineResults(len(best), hits, tagset_counts)
+        return EngineResults(len(best), hits, tagset_counts, extra_counts=extra_counts)
+
+    def _words_starting(self, prefix: str, limit: int) -> list[str]:
+        searcher = self._fresh()
+        cached = len(prefix) <= spelling.CACHED_PREFIX
+        # Kept with the searcher they were read from: a write brings a new one (see _fresh).
+        if cached and self._prefixes[0] is searcher and prefix in self._prefixes[1]:
+            return self._prefixes[1][prefix][:limit]
+        reader = searcher.reader()
+        counts: dict[str, int] = {}
+        for field in _WORD_FIELDS:
+            for word, info in islice(reader.iter_prefix(field, prefix), spelling.MAX_LISTED):
+                word = _text(word)
+                counts[word] = counts.get(word, 0) + info.doc_frequency()
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        found = [word for word, _ in ranked[:limit]]
+        if cached:
+            if self._prefixes[0] is not searcher or len(self._prefixes[1]) > 10_000:
+                self._prefixes = (searcher, {})
+            self._prefixes[1][prefix] = found
+        return found
+
+    def _words_near(self, word: str, edits: int) -> list[tuple[str, int]]:
+        reader = self._fresh().reader()
+        counts: dict[str, int] = {}
+        shortest, longest = len(word) - edits, len(word) + edits
+        for field in _WORD_FIELDS:
+            for candidate, info in reader.iter_prefix(field, word[0]):
+                candidate = _text(candidate)
+                if shortest <= len(candidate) <= longest:
+                    counts[candidate] = counts.get(candidate, 0) + info.doc_frequency()
+        return list(counts.items())
+
+    def _readable(
+        self, words: Sequence[str], readers: list[str], want: int, folder_id: int | None = None
+    ) -> list[str]:
+        if not words or want < 1:
+            return []
+        searcher = self._fresh()
+        allowed: query.Query = query.Or([query.Term("reader", reader) for reader in readers])
+        if folder_id is not None:
+            allowed = query.And([allowed, query.Term("folder_id", str(folder_id))])
+        found: list[str] = []
+        for word in words:
+            holding = query.Or([query.Term(field, word) for field in _WORD_FIELDS])
+            # The first matching page is enough: no scoring, no collecting.
+            if next(iter(searcher.docs_for_query(query.And([holding, allowed]))), None) is None:
+                continue
+            found.append(word)
+            if len(found) == want:
+                break
+        return found
+
+    def _similar(self, document_id: int, readers: list[str], limit: int) -> list[tuple[int, float]]:
+        searcher = self._fresh()
+        own = query.Term("doc", str(document_id))
+        pages = list(searcher.docs_for_query(own))
+        if not pages:
+            return []
+        text = " ".join(
+            " ".join(words(StoredPage.loads(searcher.stored_fields(docnum)["data"]).text))
+            for docnum in pages
+        )
+        # The words that set the document apart from the rest (Whoosh's Bo1 model, as
+        # more_like uses it), searched for in documents the readers may read.
+        key_terms = searcher.key_terms_from_text("words", text, numterms=SIMILAR_TERMS)
+        if not key_terms:
+            return []
+        wanted = query.Or([query.Term("words", word, boost=weight) for word, weight in key_terms])
+        allowed = query.Or([query.Term("reader", reader) for reader in readers])
+        combined = query.AndNot(query.And([wanted, _filter(allowed)]), own)
+        results = searcher.search(combined, limit=limit, collapse="doc")
+        documents = searcher.reader().column_reader("doc")
+        return [(int(documents[docnum]), float(score)) for score, docnum in results.top_n]
+
+    def compact(self) -> bool:
+        """Merge every segment into one (Whoosh's optimize), under the write lock."""
+        with write_lock(self.path, self.lock_timeout):
+            self._index.optimize()
+        return True
 
 
 def _sortedby(scope: Scope) -> list[sorting.FieldFacet] | None:
@@ -280,10 +377,17 @@ def _fields(record: PageRecord) -> dict[str, Any]:
         "sort_modified": timestamp(record.modified),
         "sort_document": record.document_id,
         "sort_page": record.page_number,
+        "year": str(year_of(record.created)),
     }
     if record.document_type:
         values["type"] = keyword(record.document_type)
+        if record.document_type.strip():
+            values["type_name"] = record.document_type.strip()
     return values
+
+
+def _text(term: str | bytes) -> str:
+    return term.decode() if isinstance(term, bytes) else term
 
 
 def _stems(language: str, found: list[str]) -> list[str]:

@@ -6,20 +6,31 @@ word, see :func:`_folded_terms`), ``Z`` language-tagged stems, ``S``/``XF``/``XS
 words, folded words and stems, ``K`` tags, ``P`` folder paths, ``XP`` ancestor folder ids,
 ``T`` type, ``L`` language, ``R`` readers, ``Q`` document id and ``V`` "document:version".
 Values hold what must be counted, collapsed, ranged or sorted by.
+
+Compacting (:meth:`XapianIndex.compact`) writes a compacted copy beside the folder and swaps
+the two folders in one step (Linux ``renameat2(RENAME_EXCHANGE)``), so the path always holds
+a whole database: readers that hold the old one keep their open files until they reopen,
+which finds the new one.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import os
+import shutil
 import time
 from abc import abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, suppress
+from itertools import islice
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import xapian
 
+from archivist.indexes import spelling
 from archivist.indexes.analysis import (
     STEMMED_LANGUAGES,
     build_stemmer_cache,
@@ -31,9 +42,11 @@ from archivist.indexes.analysis import (
     timestamp,
     title_sort_key,
     words,
+    year_of,
 )
 from archivist.indexes.base import (
     PAGES_PER_DOCUMENT,
+    SIMILAR_TERMS,
     EngineHit,
     EngineResults,
     Scope,
@@ -63,6 +76,9 @@ from archivist.indexes.records import PageRecord
 
 SLOT_DOCUMENT, SLOT_CREATED, SLOT_MODIFIED, SLOT_TAGSET = 0, 1, 2, 3
 SLOT_TITLE, SLOT_DOCUMENT_NUMBER, SLOT_PAGE = 4, 5, 6  # sort keys (see _sorter)
+# Facets added later (an index written before has no such values: those pages go uncounted).
+SLOT_TYPE, SLOT_YEAR = 13, 14
+_FACET_SLOT = {"type": SLOT_TYPE, "year": SLOT_YEAR}
 # Each order's whole sort key, as MultiValueKeyMaker would build it from the slots above: the
 # remote backend cannot run a KeyMaker, so a remote index sorts by these values instead.
 _ORDER_KEY_SLOT = {
@@ -110,6 +126,8 @@ class XapianEngine(SearchIndex):
     # The stemmed languages present, with the revision they were read at: listing the "L"
     # terms on every search costs a term-list walk that only a write can change.
     _languages: tuple[int, list[str]] = (-1, [])
+    # The most frequent words of short prefixes, with the revision they were read at.
+    _prefixes: tuple[int, dict[str, list[str]]] = (-1, {})
 
     @abstractmethod
     def _open_reader(self) -> Any:
@@ -197,11 +215,14 @@ class XapianEngine(SearchIndex):
         # Facets and exact totals: check every match (the spies see each one). Otherwise
         # check enough to know the total up to the bound and whether a next page exists,
         # and let Xapian estimate the rest.
-        counted = scope.facets or scope.exact_up_to is None
+        counted = scope.tag_facets or bool(scope.facets) or scope.exact_up_to is None
         check = everything if counted else max(scope.exact_up_to or 0, offset + limit + 1)
         tag_spy = xapian.ValueCountMatchSpy(SLOT_TAGSET)
-        if scope.facets:
+        if scope.tag_facets:
             enquire.add_matchspy(tag_spy)
+        extra_spies = {name: xapian.ValueCountMatchSpy(_FACET_SLOT[name]) for name in scope.facets}
+        for spy in extra_spies.values():
+            enquire.add_matchspy(spy)
         document_spy = xapian.ValueCountMatchSpy(SLOT_DOCUMENT)
         if grouped:
             if counted:
@@ -218,20 +239,112 @@ class XapianEngine(SearchIndex):
                 page = pages[0][0]  # the document's first matching page, as in Whoosh
             hits.append(EngineHit(page, float(match.weight), pages))
         tagset_counts = {item.term.decode(): item.termfreq for item in tag_spy.values()}
+        extra_counts = {
+            name: {item.term.decode(): item.termfreq for item in spy.values()}
+            for name, spy in extra_spies.items()
+        }
         exact = matches.get_matches_lower_bound() == matches.get_matches_upper_bound()
         if grouped and counted:
             total, exact = sum(1 for _ in document_spy.values()), True
         else:
             total = matches.get_matches_estimated()
-        return EngineResults(total, hits, tagset_counts, exact or counted)
+        return EngineResults(total, hits, tagset_counts, exact or counted, extra_counts)
+
+    def _words_starting(self, prefix: str, limit: int) -> list[str]:
+        def read() -> list[str]:
+            database = self._fresh()
+            revision = _revision(database)
+            cached = revision != -1 and len(prefix) <= spelling.CACHED_PREFIX
+            if cached and self._prefixes[0] == revision and prefix in self._prefixes[1]:
+                return self._prefixes[1][prefix][:limit]
+            counts: Counter[bytes] = Counter()
+            for field in ("W", "S"):  # page words, title words
+                for item in islice(database.allterms(field + prefix), spelling.MAX_LISTED):
+                    counts[item.term[1:]] += item.termfreq
+            ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            found = [term.decode() for term, _ in ranked[:limit]]
+            if cached:
+                if self._prefixes[0] != revision or len(self._prefixes[1]) > 10_000:
+                    self._prefixes = (revision, {})
+                self._prefixes[1][prefix] = found
+            return found
+
+        return self._reading(read)
+
+    def _words_near(self, word: str, edits: int) -> list[tuple[str, int]]:
+        def read() -> list[tuple[str, int]]:
+            database = self._fresh()
+            counts: Counter[str] = Counter()
+            shortest, longest = len(word) - edits, len(word) + edits
+            for field in ("W", "S"):
+                for item in database.allterms(field + word[0]):
+                    candidate = item.term.decode()[1:]
+                    if shortest <= len(candidate) <= longest:
+                        counts[candidate] += item.termfreq
+            return list(counts.items())
+
+        return self._reading(read)
+
+    def _readable(
+        self, words: Sequence[str], readers: list[str], want: int, folder_id: int | None = None
+    ) -> list[str]:
+        def read() -> list[str]:
+            database = self._fresh()
+            allowed = _or([xapian.Query(f"R{reader}") for reader in readers])
+            if folder_id is not None:
+                allowed = xapian.Query(xapian.Query.OP_AND, allowed, xapian.Query(f"XP{folder_id}"))
+            enquire = xapian.Enquire(database)
+            # No ranking: the match stops at the first readable page.
+            enquire.set_weighting_scheme(xapian.BoolWeight())
+            found: list[str] = []
+            for word in words:
+                terms = [xapian.Query(f"{field}{word}") for field in ("W", "S")]
+                enquire.set_query(xapian.Query(xapian.Query.OP_FILTER, _or(terms), allowed))
+                if enquire.get_mset(0, 1).size():
+                    found.append(word)
+                    if len(found) == want:
+                        break
+            return found
+
+        if not words or want < 1:
+            return []
+        return self._reading(read)
+
+    def _similar(self, document_id: int, readers: list[str], limit: int) -> list[tuple[int, float]]:
+        def read() -> list[tuple[int, float]]:
+            database = self._fresh()
+            pages = xapian.RSet()
+            for posting in database.postlist(f"Q{document_id}"):
+                pages.add_document(posting.docid)
+            if pages.empty():
+                return []
+            enquire = xapian.Enquire(database)
+            # The words that set the document's pages apart from the rest (Xapian's ESet).
+            key_terms = enquire.get_eset(
+                SIMILAR_TERMS, pages, xapian.ExpandDeciderFilterPrefix("W")
+            )
+            terms = [xapian.Query(item.term) for item in key_terms]
+            if not terms:
+                return []
+            allowed = _or([xapian.Query(f"R{reader}") for reader in readers])
+            query = xapian.Query(
+                xapian.Query.OP_AND_NOT,
+                xapian.Query(xapian.Query.OP_FILTER, _or(terms), allowed),
+                xapian.Query(f"Q{document_id}"),
+            )
+            enquire.set_query(query)
+            enquire.set_collapse_key(SLOT_DOCUMENT, 1)  # a document's best page stands for it
+            return [
+                (int(match.collapse_key.decode()), float(match.weight))
+                for match in enquire.get_mset(0, limit)
+            ]
+
+        return self._reading(read)
 
     def _stemmed_languages(self, database: Any) -> list[str]:
         """The stemmed languages of the indexed pages, read again only after a write (on
         every search where the backend does not tell its revision: a remote database)."""
-        try:
-            revision = int(database.get_revision())
-        except xapian.UnimplementedError:
-            revision = -1
+        revision = _revision(database)
         if revision == -1 or self._languages[0] != revision:
             languages = sorted(
                 language
@@ -331,6 +444,57 @@ class XapianIndex(XapianEngine):
             database.close()
         self._replace_reader()
 
+    def compact(self) -> bool:
+        """Compact into a folder beside this one and swap the two folders atomically (see
+        the module's docstring), holding the job and write locks so that no write is lost.
+        Needs free disk space for a second copy of the index. Raises
+        :class:`IndexLockTimeout` as writes do, ``OSError`` where the folders cannot be
+        swapped (then the index is left as it was)."""
+        beside = self.path.with_name(f".{self.path.name}.compacting")
+        with self.job_lock(), write_lock(self.path, self.lock_timeout):
+            shutil.rmtree(beside, ignore_errors=True)
+            source = xapian.Database(str(self.path))
+            try:
+                source.compact(str(beside))
+            finally:
+                source.close()
+            try:
+                _exchange(beside, self.path)
+            except BaseException:
+                shutil.rmtree(beside, ignore_errors=True)
+                raise
+        # The old database (and the lock files other writers may still wait on: they see
+        # that their file is gone and lock the new folder's, see archivist.indexes.locking).
+        shutil.rmtree(beside, ignore_errors=True)
+        self._replace_reader()
+        return True
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(first: Path, second: Path) -> None:
+    """Swap two folders in one step: at every moment each path holds a whole database."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        raise OSError("compacting needs renameat2 (Linux 3.15 and glibc 2.28 or later)")
+    result = renameat2(
+        _AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE
+    )
+    if result != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"cannot swap {first} and {second}: {os.strerror(error)}")
+
+
+def _revision(database: Any) -> int:
+    """The database's revision; -1 where the backend does not tell (a remote database)."""
+    try:
+        return int(database.get_revision())
+    except xapian.UnimplementedError:
+        return -1
+
 
 def _document(record: PageRecord) -> Any:
     language = language_code(record.language)
@@ -371,6 +535,9 @@ def _document(record: PageRecord) -> Any:
     document.add_value(SLOT_TITLE, title_sort_key(record.title))
     document.add_value(SLOT_DOCUMENT_NUMBER, xapian.sortable_serialise(record.document_id))
     document.add_value(SLOT_PAGE, xapian.sortable_serialise(record.page_number))
+    if record.document_type and record.document_type.strip():
+        document.add_value(SLOT_TYPE, record.document_type.strip())
+    document.add_value(SLOT_YEAR, str(year_of(record.created)))
     for (by, descending), slot in _ORDER_KEY_SLOT.items():
         first = document.get_value(_SORT_SLOT[by])
         keys = ((first, descending), (document.get_value(SLOT_DOCUMENT_NUMBER), False))

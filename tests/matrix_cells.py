@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from matrix_world import (
+    NULL,
     OK,
     World,
     feed_delivers,
@@ -104,6 +105,29 @@ def _search(w: World, who: str) -> Any:
         return outcome(body, "search")
     places = {_doc(document): place for place, document in w.indexed.items()}
     return tuple(places[edge["node"]["document"]["id"]] for edge in body["data"]["search"]["edges"])
+
+
+@cell("Query.searchSuggestions")
+def _suggestions(w: World, who: str) -> Any:
+    """Whether the indexed documents' word is offered to complete its prefix."""
+    body = w.ask(who, '{ searchSuggestions(prefix: "matrixw") { kind text } }')
+    if body.get("errors"):
+        return outcome(body, "searchSuggestions")
+    return tuple(item["text"] for item in body["data"]["searchSuggestions"])
+
+
+@cell("Query.similarDocuments")
+def _similar(w: World, who: str) -> Any:
+    """Documents like Alice's indexed one (the group's has the same text): whose they are."""
+    document = _doc(w.indexed["alice"])
+    body = w.ask(
+        who, "query($id: ID!) { similarDocuments(id: $id) { document { id } } }", id=document
+    )
+    if body.get("errors"):
+        return outcome(body, "similarDocuments")
+    places = {_doc(document): place for place, document in w.indexed.items()}
+    found = body["data"]["similarDocuments"]
+    return NULL if found is None else tuple(places.get(i["document"]["id"], "other") for i in found)
 
 
 @cell("Query.trash")

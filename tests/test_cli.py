@@ -76,3 +76,19 @@ def test_every_command_has_help(tmp_path: Path) -> None:
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert result.returncode == 0 and "usage: archivist" in result.stdout, command
+
+
+def test_index_compact_compacts_a_local_index_and_explains_a_remote_one(
+    settings: Settings,
+) -> None:
+    done = archivist(settings, "index", "compact")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Compacted the xapian index at")
+    env = settings_env(settings.data_dir, settings.database_url)
+    env["ARCHIVIST_XAPIAN_REMOTE"] = "127.0.0.1:9"  # never connected to: nothing to compact
+    remote = subprocess.run(
+        [sys.executable, "-m", "archivist.core.cli", "index", "compact"],
+        env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert remote.returncode == 1
+    assert "xapian-compact" in remote.stderr

@@ -33,6 +33,9 @@ DECISIONS: dict[str, str] = {
     "Query.node": NODE_ACCESS + " (node.view), or the type's own rule",
     "Query.document": NODE_ACCESS + " (node.view)",
     "Query.search": NODE_ACCESS + " (reader terms in the index, then node.view per hit)",
+    "Query.searchSuggestions": NODE_ACCESS
+    + " (words: reader terms in the index; tags, types, folders: own or on readable nodes)",
+    "Query.similarDocuments": NODE_ACCESS + " (node.view on the document, reader terms, per hit)",
     "Query.trash": "own and group nodes only (node.view)",
     "Query.tags": "tag.view, own tags and their groups'",
     "Query.documentTypes": "document_type.view, own types and their groups'",
@@ -160,6 +163,8 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     ),
     "Query.document": (OK, OK, OK, OK, OK, OK, NULL, NULL),
     "Query.search": (("alice",), *(("group",),) * 3, ("alice",), ("alice",), (), ()),
+    "Query.searchSuggestions": (("matrixword",),) * 6 + ((), ()),
+    "Query.similarDocuments": ((), *(HIDDEN,) * 3, (), (), HIDDEN, HIDDEN),
     # The trash is the owner's: a group's members see the group's, a share's people not.
     "Query.trash": ("listed",) * 4 + ("absent",) * 4,
     "Query.tags": OWN,

@@ -17,7 +17,9 @@ p50/p95/p99 latency (wall-clock and CPU milliseconds) of that script's fixed que
 through ``index.search`` (the call the resolver makes, on a handle like the one it uses) and
 once as a GraphQL POST to a real Uvicorn server asking for 20 hits with snippets and highlight
 boxes, so the cost of our layers (HTTP, auth, GraphQL, database lookups of the hit documents
-and pages) shows as the difference.
+and pages) shows as the difference. Then the same for ``searchSuggestions`` (a mix of
+prefixes as someone types them; engine side: ``index.complete``, the words alone; GraphQL:
+words and the names of tags, types and folders).
 
 Documents are owned as the app owns them (the index's reader terms come from the owner):
 corpus owner 1 is the user "reader", every other corpus owner a group; "reader" is in the
@@ -93,6 +95,9 @@ query Search($q: String!) {
 SEARCH_WITH_FACETS = SEARCH.replace(
     "totalCount", "totalCount facets { tags { tag { name } count } }"
 )
+SUGGEST = """
+query Suggest($p: String!) { searchSuggestions(prefix: $p, first: 10) { kind text id } }
+"""
 PASSWORD = "bench password 0123"
 LIMIT = 20  # what the GraphQL query asks for, so both sides fetch the same hits
 
@@ -370,6 +375,37 @@ Mix = list[tuple[str, str, Account]]
 Timings = dict[str, list[float]]
 
 
+def suggestion_mix(reader: Account, auditor: Account) -> Mix:
+    """What a search box sends as someone types: prefixes of one to four letters, of common
+    words, a rare word, a tag name, one that completes nothing, and one for the long principal
+    list."""
+    rare = corpus.make_vocabulary()[2_000]
+    return [
+        ("1 letter", "p", reader),
+        ("2 letters", "pa", reader),
+        ("3 letters", "pay", reader),
+        ("4 letters, rare", rare[:4], reader),
+        ("tag name", "ta", reader),
+        ("after a word", "invoice to", reader),
+        ("nothing", "qxz", reader),
+        ("70 readers", "in", auditor),
+    ]
+
+
+def graphql_suggest(client: httpx2.Client, account: Account, prefix: str) -> int:
+    """POST searchSuggestions; return how many came back (raises on errors)."""
+    response = client.post(
+        "/graphql",
+        json={"query": SUGGEST, "variables": {"p": prefix}},
+        headers={"Authorization": f"Bearer {account.token}"},
+    )
+    response.raise_for_status()
+    body = response.json()
+    if body.get("errors"):
+        raise RuntimeError(f"GraphQL errors for {prefix!r}: {body['errors']}")
+    return len(body["data"]["searchSuggestions"])
+
+
 def time_mix(mix: Mix, rounds: int, call: Callable[[str, Account], int]) -> tuple[Timings, Timings]:
     """Run ``mix`` once to warm up, then ``rounds`` times; milliseconds per query name, as
     wall-clock time and as this process's CPU time (the server's and the client's threads
@@ -470,8 +506,33 @@ def bench(
                         settings.search_exact_count,
                     )
                 )
+
+            def complete(prefix: str, account: Account) -> int:
+                found = index.complete(prefix, principals=account.viewer.principals)
+                return len(found)
+
+            def suggest(prefix: str, account: Account) -> int:
+                return graphql_suggest(client, account, prefix)
+
+            suggestions = suggestion_mix(reader, auditor)
+            for name, prefix, account in suggestions:
+                print(f"  suggest {name:<16} {complete(prefix, account):>3} words engine,"
+                      f" {suggest(prefix, account):>3} suggestions API")  # fmt: skip
+            complete_times, complete_cpu = time_mix(suggestions, rounds, complete)
+            suggest_times, suggest_cpu = time_mix(suggestions, rounds, suggest)
         index.close()
-        return "\n".join(rows)
+        suggested = (
+            f"{'  suggestions ms':<42}  {quantiles(flat(complete_times))}"
+            f"  {quantiles(flat(suggest_times))}\n"
+            f"{'  suggestions CPU ms':<42}  {quantiles(flat(complete_cpu))}"
+            f"  {quantiles(flat(suggest_cpu))}"
+        )
+        for name in complete_times:
+            medians = [corpus.percentile(t[name], 0.5) for t in (complete_times, suggest_times)]
+            print(f"  suggest {name:<16} median {medians[0]:>7.2f} engine {medians[1]:>7.2f} API")
+        print(f"  searchSuggestions ms: engine (index.complete) / GraphQL p50/p95/p99"
+              f"\n{suggested}", flush=True)  # fmt: skip
+        return "\n".join([*rows, suggested])
     finally:
         # The resolver's handle is cached per process; close it before its folder goes.
         handles = core_search._handles.indexes
@@ -493,7 +554,7 @@ def measure(
     def raw(query: str, account: Account) -> int:
         # As the resolver calls it for the bench's GraphQL query.
         return index.search(
-            query, principals=account.viewer.principals, limit=LIMIT, facets=facets,
+            query, principals=account.viewer.principals, limit=LIMIT, tag_facets=facets,
             exact_up_to=exact_up_to,
         ).total  # fmt: skip
 

@@ -292,7 +292,7 @@ def test_bounded_counting_keeps_hits_and_paging_right(
     for offset in range(0, full.total + 10, 7):
         batch = index.search(
             "zebra", principals=["user:1"], limit=7, offset=offset, group_by_document=grouped,
-            facets=False, exact_up_to=5,
+            tag_facets=False, exact_up_to=5,
         )  # fmt: skip
         assert batch.tag_facets == {}
         assert len(batch.hits) == max(0, min(7, full.total - offset))
