@@ -4,18 +4,35 @@ Models bind to :data:`database`, a proxy initialised by :func:`configure_databas
 one connection per thread, so no connection is ever shared across threads; the server databases
 use a connection pool. Async code runs database work with :func:`run_db`, in a worker thread,
 so the event loop never blocks on a query.
+
+On SQLite a worker thread of :func:`run_db` keeps its connection open between calls: opening
+one and setting its pragmas costs more than answering a small query, and the connection is the
+thread's own (Peewee's are per thread), so nothing is shared. Outside a transaction an open
+SQLite connection holds no lock and no snapshot, so it sees every commit at its next statement.
+The server databases give their connections back to the pool after every call, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from peewee import SQL, AutoField, Database, DatabaseProxy, NodeList, SqliteDatabase, TextField
+from peewee import (
+    SQL,
+    AutoField,
+    Database,
+    DatabaseProxy,
+    NodeList,
+    SqliteDatabase,
+    TextField,
+)
+from peewee import DateField as PeeweeDateField
+from peewee import DateTimeField as PeeweeDateTimeField
 from playhouse.pool import PooledMySQLDatabase, PooledPostgresqlDatabase
 
 from archivist.core.settings import SettingsError
@@ -37,6 +54,38 @@ class LongTextField(TextField):
     """Text of any length: MySQL's TEXT stops at 64 KiB, so it gets LONGTEXT there."""
 
     field_type = "LONGTEXT"
+
+
+class DateTimeField(PeeweeDateTimeField):
+    """Peewee's DateTimeField, read faster from SQLite's text.
+
+    Peewee tries ``strptime`` with one format after another (two tries for a time without
+    microseconds); ``fromisoformat`` reads both forms at a tenth of the cost, which counts
+    in a listing of a hundred rows. Anything else (PostgreSQL's and MySQL's drivers hand
+    over datetimes already; a value with an offset) is read as Peewee reads it.
+    """
+
+    def python_value(self, value: Any) -> Any:
+        if isinstance(value, str) and 10 <= len(value) <= 26:
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                return super().python_value(value)
+            if parsed.tzinfo is None:
+                return parsed
+        return super().python_value(value)
+
+
+class DateField(PeeweeDateField):
+    """Peewee's DateField, read faster from SQLite's text (see :class:`DateTimeField`)."""
+
+    def python_value(self, value: Any) -> Any:
+        if isinstance(value, str) and len(value) == 10:
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        return super().python_value(value)
 
 
 # PostgreSQL and SQLite have no LONGTEXT; their TEXT has no such limit.
@@ -159,6 +208,23 @@ def with_connection(function: Callable[P, T]) -> Callable[P, T]:
     return wrapper
 
 
+def _in_thread_connection(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run ``function`` on this thread's connection: on SQLite kept open for the next call
+    (see the module), elsewhere taken from the pool and given back."""
+    db = database.obj
+    if not isinstance(db, SqliteDatabase):
+        with database.connection_context():
+            return function(*args, **kwargs)
+    state = db._state
+    if getattr(state, "archivist_pid", None) != os.getpid():
+        # Opened before a fork: SQLite connections must not cross one; start afresh.
+        state.reset()
+        state.archivist_pid = os.getpid()
+    if db.is_closed():
+        db.connect()
+    return function(*args, **kwargs)
+
+
 async def run_db(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run database work in a worker thread, inside a connection, without blocking the loop."""
-    return await asyncio.to_thread(with_connection(function), *args, **kwargs)
+    return await asyncio.to_thread(_in_thread_connection, function, *args, **kwargs)

@@ -11,8 +11,6 @@ from peewee import (
     BigIntegerField,
     BooleanField,
     CharField,
-    DateField,
-    DateTimeField,
     DecimalField,
     FloatField,
     ForeignKeyField,
@@ -21,7 +19,14 @@ from peewee import (
     TextField,
 )
 
-from archivist.core.db import IdField, LongTextField, database, utcnow
+from archivist.core.db import (
+    DateField,
+    DateTimeField,
+    IdField,
+    LongTextField,
+    database,
+    utcnow,
+)
 
 
 class BaseModel(Model):

@@ -22,7 +22,11 @@ from starlette.staticfiles import StaticFiles
 from archivist.core.db import configure_database, database, run_db
 from archivist.core.settings import Settings, get_settings, use_settings
 from archivist.core.storage import Storage
-from archivist.graphql.auth import AuthenticatedWSHandler, require_authentication
+from archivist.graphql.auth import (
+    AuthenticatedWSHandler,
+    require_authentication,
+    wrap_root_fields,
+)
 from archivist.graphql.context import context_factory
 from archivist.graphql.errors import (
     UNAVAILABLE_ERRORS,
@@ -92,6 +96,8 @@ def create_graphql(
     metrics = metrics or ApiMetrics(settings)
     schema = build_schema()
     metrics.count_subscriptions(schema)
+    # Over HTTP and websockets alike (a websocket's viewer comes from connection_init).
+    wrap_root_fields(schema, [require_authentication, note_operation])
     return GraphQL(
         schema,
         context_value=context_factory(settings, broadcaster),
@@ -101,9 +107,7 @@ def create_graphql(
         query_parser=bounded_parser(limits),
         query_validator=validate_unless_done,
         validation_rules=validation_rules(limits),
-        http_handler=MeasuredHTTPHandler(
-            limits, metrics=metrics, middleware=[require_authentication, note_operation]
-        ),
+        http_handler=MeasuredHTTPHandler(limits, metrics=metrics),
         websocket_handler=AuthenticatedWSHandler(recheck_seconds=settings.ws_recheck_seconds),
     )
 

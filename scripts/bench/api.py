@@ -63,7 +63,6 @@ from archivist.core.models import (  # noqa: E402
     NodeTag,
     Page,
     Tag,
-    User,
 )
 from archivist.core.settings import Settings, load_settings  # noqa: E402
 from archivist.core.users import create_user, login  # noqa: E402
@@ -133,8 +132,7 @@ def make_settings(data_dir: Path, database_url: str | None) -> Settings:
     return load_settings(
         {
             "ARCHIVIST_DATA_DIR": str(data_dir),
-            "ARCHIVIST_DATABASE_URL": database_url
-            or f"sqlite:///{data_dir / 'archivist.sqlite3'}",
+            "ARCHIVIST_DATABASE_URL": database_url or f"sqlite:///{data_dir / 'archivist.sqlite3'}",
             "ARCHIVIST_REDIS_URL": os.environ.get(
                 "ARCHIVIST_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"
             ),
@@ -188,22 +186,20 @@ def make_folder(settings: Settings) -> tuple[str, dict[str, dict[str, Any]]]:
                 document=node, number=1, file_hash=f"{node.id:064x}",
                 base_hash=f"{node.id:064x}", page_count=1 + n % 12,
             )  # fmt: skip
-            Page.insert_many(
-                [
-                    {"version": version, "number": p + 1, "width": 612.0, "height": 792.0,
-                     "status": Page.DONE, "text": "text", "language": "en", "source": "ocr"}
-                    for p in range(1 + n % 12)
-                ]  # fmt: skip
-            ).execute()
+            pages = [
+                {"version": version, "number": p + 1, "width": 612.0, "height": 792.0,
+                 "status": Page.DONE, "text": "text", "language": "en", "source": "ocr"}
+                for p in range(1 + n % 12)
+            ]  # fmt: skip
+            Page.insert_many(pages).execute()
             if n % 3:
-                CustomFieldValue.insert_many(
-                    [
-                        {"document": node, "field": fields[0], "value_text": f"INV-{n}"},
-                        {"document": node, "field": fields[1], "value_number": Decimal(n),
-                         "value_text": "EUR"},
-                        {"document": node, "field": fields[2], "value_date": date(2026, 1, 1)},
-                    ]  # fmt: skip
-                ).execute()
+                values = [
+                    {"document": node, "field": fields[0], "value_text": f"INV-{n}"},
+                    {"document": node, "field": fields[1], "value_number": Decimal(n),
+                     "value_text": "EUR"},
+                    {"document": node, "field": fields[2], "value_date": date(2026, 1, 1)},
+                ]  # fmt: skip
+                CustomFieldValue.insert_many(values).execute()
     token, _row, _user = login(settings, user.username, PASSWORD)
     assert first_document is not None
     variables = {
@@ -305,8 +301,12 @@ class ThreadProfiles:
 
 
 def measure(
-    settings: Settings, token: str, variables: dict[str, dict[str, Any]], rounds: int,
-    names: list[str], profiles: ThreadProfiles | None = None,
+    settings: Settings,
+    token: str,
+    variables: dict[str, dict[str, Any]],
+    rounds: int,
+    names: list[str],
+    profiles: ThreadProfiles | None = None,
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Serve the app; time ``rounds`` requests of each of ``names``, taking turns."""
     if profiles is not None:
