@@ -274,8 +274,17 @@ def page_records(document_id: int) -> list[PageRecord]:
     return _records(entry) if entry else []
 
 
-def index_documents(index: SearchIndex, document_ids: Sequence[int]) -> int:
+def index_documents(
+    index: SearchIndex, document_ids: Sequence[int], *, owed_only: bool = False, take_owed: int = 0
+) -> int:
     """Write the documents' entries as the database has them now, and record that it did.
+
+    With ``owed_only``, only those of ``document_ids`` that still owe index work are written
+    (a queued job whose debt another job paid meanwhile has nothing to do); with
+    ``take_owed``, up to that many other documents owing index work come along in the same
+    write (the oldest debts first), so that a queue of single-document jobs is worked off in
+    a few commits instead of one each. Both are decided under the job lock, after the jobs
+    before this one have recorded what they wrote.
 
     Index jobs take turns on the index's job lock (a lock file in the index folder; for a
     remote index, the server's one writable connection, shared by every host) for the whole
@@ -288,9 +297,13 @@ def index_documents(index: SearchIndex, document_ids: Sequence[int]) -> int:
     index); then nothing is recorded and the debt stays for the next try.
     """
     ids = sorted(set(document_ids))
-    if not ids:
+    if not ids and not take_owed:
         return 0
     with index.job_lock():
+        if owed_only or take_owed:
+            ids = _owed(ids, owed_only, take_owed)
+            if not ids:
+                return 0
         revisions = {
             row.node_id: row.index_revision
             for row in Document.select(Document.node, Document.index_revision).where(
@@ -311,6 +324,24 @@ def index_documents(index: SearchIndex, document_ids: Sequence[int]) -> int:
                     (Document.node == document_id) & (Document.indexed_revision <= revision)
                 ).execute()
     return sum(len(pages) for pages in records.values())
+
+
+def _owed(ids: list[int], owed_only: bool, take_owed: int) -> list[int]:
+    """``ids`` (only those owing index work, with ``owed_only``) and up to ``take_owed``
+    other documents that owe it."""
+    owing = Document.indexed_revision < Document.index_revision
+    if owed_only and ids:
+        query = Document.select(Document.node).where(Document.node.in_(ids) & owing)
+        ids = sorted(int(node_id) for (node_id,) in query.tuples())
+    if take_owed > 0:
+        others = (
+            Document.select(Document.node)
+            .where(owing & Document.node.not_in(ids) if ids else owing)
+            .order_by(Document.index_requested_at, Document.node)
+            .limit(take_owed)
+        )
+        ids = sorted({*ids, *(int(node_id) for (node_id,) in others.tuples())})
+    return ids
 
 
 class _ThreadHandles(threading.local):
