@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from peewee import IntegrityError, fn
+from peewee import SQL, IntegrityError, fn
 
 from archivist.core.db import database, utcnow
 from archivist.core.errors import UserFacingError
@@ -136,30 +136,35 @@ def create_user(
 
 
 def viewer_for(user: User, token_id: int | None = None) -> Viewer:
-    """Who ``user`` is to the access checks: groups, roles' permissions and shares (three
-    queries, whatever they hold)."""
-    groups = frozenset(
-        row.group_id for row in Membership.select(Membership.group).where(Membership.user == user)
+    """Who ``user`` is to the access checks: groups, roles' permissions and shares (one
+    query, whatever they hold: it runs for every request)."""
+    uid = user.id
+    their_groups = Membership.select(Membership.group).where(Membership.user == uid)
+    groups_of = Membership.select(SQL("1"), Membership.group, SQL("NULL")).where(
+        Membership.user == uid
     )
-    role_ids = UserRole.select(UserRole.role).where(UserRole.user == user.id)
-    in_groups = Role.id.in_(role_ids)
-    if groups:
-        in_groups |= Role.id.in_(
-            GroupRole.select(GroupRole.role).where(GroupRole.group.in_(sorted(groups)))
-        )
-    permissions = frozenset(
-        name
-        for role in Role.select(Role.permissions).where(in_groups)
-        for name in role.permission_set
+    roles_of = Role.select(SQL("2"), SQL("NULL"), Role.permissions).where(
+        Role.id.in_(UserRole.select(UserRole.role).where(UserRole.user == uid))
+        | Role.id.in_(GroupRole.select(GroupRole.role).where(GroupRole.group.in_(their_groups)))
     )
-    whom = Share.user == user.id
-    if groups:
-        whom |= Share.group.in_(sorted(groups))
+    shares_of = (
+        Share.select(SQL("3"), Share.node, Role.permissions)
+        .join(Role)
+        .where((Share.user == uid) | Share.group.in_(their_groups))
+    )
+    groups: set[int] = set()
+    permissions: set[str] = set()
     shared: dict[int, frozenset[str]] = {}
-    for share in Share.select(Share.node, Role.permissions).join(Role).where(whom):
-        shared[share.node_id] = shared.get(share.node_id, frozenset()) | share.role.permission_set
+    for kind, ref, allowed in (groups_of + roles_of + shares_of).tuples():
+        if int(kind) == 1:
+            groups.add(int(ref))
+        elif int(kind) == 2:
+            permissions.update(str(allowed).split())
+        else:
+            node_id = int(ref)
+            shared[node_id] = shared.get(node_id, frozenset()) | frozenset(str(allowed).split())
     return Viewer(
-        user.id, user.username, user.is_superuser, groups, permissions,
+        user.id, user.username, user.is_superuser, frozenset(groups), frozenset(permissions),
         tuple(sorted(shared.items())), token_id,
     )  # fmt: skip
 
