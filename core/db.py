@@ -19,7 +19,7 @@ import functools
 import os
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from peewee import (
@@ -208,14 +208,14 @@ def with_connection(function: Callable[P, T]) -> Callable[P, T]:
     return wrapper
 
 
-def _in_thread_connection(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+def _in_thread_connection(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run ``function`` on this thread's connection: on SQLite kept open for the next call
     (see the module), elsewhere taken from the pool and given back."""
     db = database.obj
     if not isinstance(db, SqliteDatabase):
         with database.connection_context():
             return function(*args, **kwargs)
-    state = db._state
+    state: Any = cast(Any, db)._state  # Peewee's per-thread connection state
     if getattr(state, "archivist_pid", None) != os.getpid():
         # Opened before a fork: SQLite connections must not cross one; start afresh.
         state.reset()
@@ -227,4 +227,5 @@ def _in_thread_connection(function: Callable[P, T], *args: P.args, **kwargs: P.k
 
 async def run_db(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run database work in a worker thread, inside a connection, without blocking the loop."""
-    return await asyncio.to_thread(_in_thread_connection, function, *args, **kwargs)
+    call = functools.partial(_in_thread_connection, function, *args, **kwargs)
+    return await asyncio.to_thread(call)

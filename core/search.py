@@ -332,7 +332,7 @@ def _owed(ids: list[int], owed_only: bool, take_owed: int) -> list[int]:
     owing = Document.indexed_revision < Document.index_revision
     if owed_only and ids:
         query = Document.select(Document.node).where(Document.node.in_(ids) & owing)
-        ids = sorted(int(node_id) for (node_id,) in query.tuples())
+        ids = sorted(int(node_id) for (node_id,) in cast(Iterable[tuple[int]], query.tuples()))
     if take_owed > 0:
         others = (
             Document.select(Document.node)
@@ -340,7 +340,8 @@ def _owed(ids: list[int], owed_only: bool, take_owed: int) -> list[int]:
             .order_by(Document.index_requested_at, Document.node)
             .limit(take_owed)
         )
-        ids = sorted({*ids, *(int(node_id) for (node_id,) in others.tuples())})
+        taken = cast(Iterable[tuple[int]], others.tuples())
+        ids = sorted({*ids, *(int(node_id) for (node_id,) in taken)})
     return ids
 
 

@@ -36,7 +36,11 @@ from archivist.graphql.errors import (
 )
 from archivist.graphql.explorer import ASSETS_PATH, OfflineGraphiQL, assets_directory
 from archivist.graphql.files import file_routes
-from archivist.graphql.handlers import bounded_parser, validate_unless_done
+from archivist.graphql.handlers import (
+    ArchivistExecutionContext,
+    bounded_parser,
+    validate_unless_done,
+)
 from archivist.graphql.headers import SecurityHeaders
 from archivist.graphql.metrics import ApiMetrics, MeasuredHTTPHandler, metrics_route, note_operation
 from archivist.graphql.progress import Broadcaster
@@ -107,6 +111,7 @@ def create_graphql(
         query_parser=bounded_parser(limits),
         query_validator=validate_unless_done,
         validation_rules=validation_rules(limits),
+        execution_context_class=ArchivistExecutionContext,
         http_handler=MeasuredHTTPHandler(limits, metrics=metrics),
         websocket_handler=AuthenticatedWSHandler(recheck_seconds=settings.ws_recheck_seconds),
     )

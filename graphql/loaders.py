@@ -20,7 +20,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 from graphql import (
     FieldNode,
@@ -116,7 +116,8 @@ def _tags(ids: list[int]) -> dict[int, list[TagRow]]:
         .where(NodeTag.node.in_(ids))
         .order_by(Tag.name, Tag.id)
     )
-    for tag_id, name, color, node_id in query.tuples():
+    rows = cast(Iterable[tuple[int, str, str, int]], query.tuples())
+    for tag_id, name, color, node_id in rows:
         found[node_id].append(TagRow(tag_id, name, color))
     return found
 
@@ -139,7 +140,7 @@ def _values(ids: list[int]) -> dict[int, dict[int, FieldValue]]:
         CustomFieldValue.document, CustomFieldValue.field, CustomFieldValue.value_text,
         CustomFieldValue.value_number, CustomFieldValue.value_date, CustomFieldValue.value_bool,
     ).where(CustomFieldValue.document.in_(ids))  # fmt: skip
-    for document_id, field_id, *value in query.tuples():
+    for document_id, field_id, *value in cast(Iterable[tuple[Any, ...]], query.tuples()):
         found[document_id][field_id] = FieldValue(*value)
     return found
 
@@ -288,7 +289,7 @@ def fetch_for_rows(nodes: Sequence[Node], wanted: frozenset[str]) -> dict[str, d
     if wanted & {"document", "document_type", "fields", "values"}:
         rows = _documents(documents)
         keep("document", documents, rows)
-        types = sorted({row.document_type_id for row in rows.values()} - {None})
+        types = sorted({row.document_type_id for row in rows.values() if row.document_type_id})
         if "document_type" in wanted:
             keep("document_type", types, _types(types) if types else {})
         if "fields" in wanted:

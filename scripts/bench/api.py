@@ -297,7 +297,7 @@ class ThreadProfiles:
         stats = pstats.Stats(self.profiles[0])
         for profile in self.profiles[1:]:
             stats.add(profile)
-        stats.sort_stats("tottime").print_stats(lines)
+        stats.sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime")).print_stats(lines)
 
 
 def measure(
