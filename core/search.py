@@ -279,12 +279,12 @@ def index_documents(
 ) -> int:
     """Write the documents' entries as the database has them now, and record that it did.
 
-    With ``owed_only``, only those of ``document_ids`` that still owe index work are written
-    (a queued job whose debt another job paid meanwhile has nothing to do); with
-    ``take_owed``, up to that many other documents owing index work come along in the same
-    write (the oldest debts first), so that a queue of single-document jobs is worked off in
-    a few commits instead of one each. Both are decided under the job lock, after the jobs
-    before this one have recorded what they wrote.
+    With ``owed_only``, only those of ``document_ids`` that still owe index work (or were
+    never written by an index job) are written: a queued job whose debt another job paid
+    meanwhile has nothing to do. With ``take_owed``, a write also takes up to that many other
+    documents owing index work (the oldest debts first), so that a queue of single-document
+    jobs is worked off in a few commits instead of one each. Both are decided under the job
+    lock, after the jobs before this one have recorded what they wrote.
 
     Index jobs take turns on the index's job lock (a lock file in the index folder; for a
     remote index, the server's one writable connection, shared by every host) for the whole
@@ -297,7 +297,7 @@ def index_documents(
     index); then nothing is recorded and the debt stays for the next try.
     """
     ids = sorted(set(document_ids))
-    if not ids and not take_owed:
+    if not ids:
         return 0
     with index.job_lock():
         if owed_only or take_owed:
@@ -327,16 +327,20 @@ def index_documents(
 
 
 def _owed(ids: list[int], owed_only: bool, take_owed: int) -> list[int]:
-    """``ids`` (only those owing index work, with ``owed_only``) and up to ``take_owed``
-    other documents that owe it."""
-    owing = Document.indexed_revision < Document.index_revision
+    """``ids`` (with ``owed_only``: those owing index work, or never written by an index
+    job) and, when any is left, up to ``take_owed`` other documents owing index work."""
+    behind = Document.indexed_revision < Document.index_revision
     if owed_only and ids:
-        query = Document.select(Document.node).where(Document.node.in_(ids) & owing)
+        query = Document.select(Document.node).where(
+            Document.node.in_(ids) & (behind | Document.indexed_fingerprint.is_null())
+        )
         ids = sorted(int(node_id) for (node_id,) in cast(Iterable[tuple[int]], query.tuples()))
-    if take_owed > 0:
+    if take_owed > 0 and ids:
+        # A scan of the documents (a comparison of two columns has no index), once per job
+        # that has work to do: a job whose debt was paid ends before this.
         others = (
             Document.select(Document.node)
-            .where(owing & Document.node.not_in(ids) if ids else owing)
+            .where(behind & Document.node.not_in(ids))
             .order_by(Document.index_requested_at, Document.node)
             .limit(take_owed)
         )
