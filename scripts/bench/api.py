@@ -10,11 +10,13 @@ with a folder of 100 children (90 documents and 10 folders, each with two or thr
 documents with a type of three custom fields, their values and 1-12 page versions), serves it
 with Uvicorn from a thread of this process and sends each operation of :data:`OPERATIONS` as a
 GraphQL POST with the user's bearer token, one request at a time, the operations taking turns
-round after round (so a noisy neighbour slows all of them alike). It prints per operation
-p50/p95/p99 wall-clock milliseconds, the p50 as a multiple of the ``{ __typename }`` floor (the
-cost of HTTP, Starlette and Ariadne with nothing to resolve), and the median CPU milliseconds of
-this process (server and client together: waiting for a core on a busy machine does not
-count). ``--profile NAME`` then runs that operation under cProfile and prints its top lines.
+round after round, in a new order each round (so a noisy neighbour slows all of them alike).
+It prints per operation p50/p95/p99 wall-clock milliseconds, the p50 as a multiple of the
+``{ __typename }`` floor (HTTP, Starlette, Ariadne and the token check, with nothing to
+resolve), and the median CPU milliseconds of this process (server and client together:
+waiting for a core on a busy machine does not count). ``--profile NAME`` then runs that
+operation under cProfile in every thread and prints its top lines (``BENCH_PROFILE_SORT``:
+the pstats order, default ``tottime``).
 
 Needs Redis only for the app's broadcaster: ``ARCHIVIST_BENCH_REDIS_URL`` (default
 redis://127.0.0.1:6379/14).
@@ -26,6 +28,7 @@ import argparse
 import cProfile
 import os
 import pstats
+import random
 import secrets
 import shutil
 import socket
@@ -322,8 +325,9 @@ def measure(
                 call(name)
         wall: dict[str, list[float]] = {name: [] for name in names}
         cpu: dict[str, list[float]] = {name: [] for name in names}
+        turns = random.Random(11)  # each round in another order: none always follows the listing
         for _ in range(rounds):
-            for name in names:
+            for name in turns.sample(names, len(names)):
                 started, started_cpu = time.perf_counter(), time.process_time()
                 call(name)
                 wall[name].append((time.perf_counter() - started) * 1000)
