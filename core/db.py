@@ -208,6 +208,29 @@ def with_connection(function: Callable[P, T]) -> Callable[P, T]:
     return wrapper
 
 
+# SQL of the queries run for every request, by (kind of database, name): see execute_cached.
+_CACHED_SQL: dict[tuple[type, str], tuple[str, int]] = {}
+
+
+def execute_cached(name: str, build: Callable[[Any], Any], value: Any, sentinel: Any) -> Any:
+    """Run the query ``build(value)`` and return its cursor, its SQL built by Peewee once per
+    kind of database (with ``sentinel`` in ``value``'s place) and kept under ``name``.
+
+    For the few queries every request runs (the token check): composing their SQL costs
+    Peewee more than the database takes to answer. Every parameter of the query must be the
+    one value; anything else raises ValueError when the SQL is first built.
+    """
+    key = (type(database.obj), name)
+    found = _CACHED_SQL.get(key)
+    if found is None:
+        sql, params = build(sentinel).sql()
+        if any(param != sentinel for param in params):
+            raise ValueError(f"{name}: every parameter must be the one value")
+        found = _CACHED_SQL[key] = (sql, len(params))
+    sql, count = found
+    return database.execute_sql(sql, [value] * count)
+
+
 def _in_thread_connection(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run ``function`` on this thread's connection: on SQLite kept open for the next call
     (see the module), elsewhere taken from the pool and given back."""
