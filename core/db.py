@@ -239,10 +239,11 @@ def _in_thread_connection(function: Callable[..., T], *args: Any, **kwargs: Any)
         with database.connection_context():
             return function(*args, **kwargs)
     state: Any = cast(Any, db)._state  # Peewee's per-thread connection state
-    if getattr(state, "archivist_pid", None) != os.getpid():
+    opened_in = getattr(state, "archivist_pid", None)
+    if opened_in is not None and opened_in != os.getpid():
         # Opened before a fork: SQLite connections must not cross one; start afresh.
         state.reset()
-        state.archivist_pid = os.getpid()
+    state.archivist_pid = os.getpid()
     if db.is_closed():
         db.connect()
     return function(*args, **kwargs)
