@@ -8,8 +8,10 @@ so the event loop never blocks on a query.
 On SQLite a worker thread of :func:`run_db` keeps its connection open between calls: opening
 one and setting its pragmas costs more than answering a small query, and the connection is the
 thread's own (Peewee's are per thread), so nothing is shared. Outside a transaction an open
-SQLite connection holds no lock and no snapshot, so it sees every commit at its next statement.
-The server databases give their connections back to the pool after every call, as before.
+SQLite connection holds no lock and no snapshot, so it sees every commit at its next statement;
+it is opened again when the database file was moved or replaced meanwhile (a restore, an
+outage), so it never goes on with a file that is no longer the database. The server databases
+give their connections back to the pool after every call, as before.
 """
 
 from __future__ import annotations
@@ -231,6 +233,17 @@ def execute_cached(name: str, build: Callable[[Any], Any], value: Any, sentinel:
     return database.execute_sql(sql, [value] * count)
 
 
+def _file_identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the database file; None when it cannot be read (or in memory)."""
+    if path == ":memory:" or path.startswith("file:"):
+        return None
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)
+
+
 def _in_thread_connection(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run ``function`` on this thread's connection: on SQLite kept open for the next call
     (see the module), elsewhere taken from the pool and given back."""
@@ -244,8 +257,14 @@ def _in_thread_connection(function: Callable[..., T], *args: Any, **kwargs: Any)
         # Opened before a fork: SQLite connections must not cross one; start afresh.
         state.reset()
     state.archivist_pid = os.getpid()
+    identity = _file_identity(db.database)
+    if not db.is_closed() and identity != getattr(state, "archivist_file", None):
+        # The file was moved, replaced (a restored backup) or is gone: an open connection
+        # would go on with the old one. Open the path again (and fail as any request would).
+        db.close()
     if db.is_closed():
         db.connect()
+        state.archivist_file = identity
     return function(*args, **kwargs)
 
 
