@@ -11,7 +11,7 @@ from functools import reduce
 from peewee import JOIN, Case, Field, fn
 
 from archivist.core.doctypes import parse_value
-from archivist.core.errors import UserFacingError
+from archivist.core.errors import NotFound, UserFacingError
 from archivist.core.models import (
     CustomField,
     CustomFieldValue,
@@ -22,7 +22,7 @@ from archivist.core.models import (
 )
 from archivist.core.nodes import get_node, parse_id
 from archivist.core.paging import Slice, Window, keyset_page
-from archivist.core.permissions import owned_labels, readable_by
+from archivist.core.permissions import can_read, owned_labels, readable_by
 from archivist.core.users import Viewer
 
 FIRST_PAGE = Window(100)
@@ -75,9 +75,18 @@ def visible_field(viewer: Viewer, field_id: str | int, where: str) -> CustomFiel
     return field
 
 
-def children(viewer: Viewer, folder_id: str | int, spec: ChildrenQuery) -> tuple[Slice, int]:
-    """One page of the folder's live children and how many there are in all."""
-    folder = get_node(viewer, folder_id)
+def children(viewer: Viewer, folder_id: str | int | Node, spec: ChildrenQuery) -> tuple[Slice, int]:
+    """One page of the folder's live children and how many there are in all.
+
+    ``folder_id`` may be the folder itself, already read: then the access module decides on
+    it as it is, without reading it again. Raises NotFound when the viewer may not see it.
+    """
+    if isinstance(folder_id, Node):
+        folder = folder_id
+        if not can_read(viewer, folder):
+            raise NotFound(field="id")
+    else:
+        folder = get_node(viewer, folder_id)
     query = Node.select(Node).where((Node.parent == folder.id) & Node.deleted_at.is_null())
     if spec.kind:
         query = query.where(Node.kind == spec.kind)

@@ -12,8 +12,6 @@ from peewee import (
     BooleanField,
     CharField,
     Check,
-    DateField,
-    DateTimeField,
     DecimalField,
     FloatField,
     ForeignKeyField,
@@ -22,7 +20,14 @@ from peewee import (
     TextField,
 )
 
-from archivist.core.db import IdField, LongTextField, database, utcnow
+from archivist.core.db import (
+    DateField,
+    DateTimeField,
+    IdField,
+    LongTextField,
+    database,
+    utcnow,
+)
 
 
 class BaseModel(Model):

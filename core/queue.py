@@ -104,6 +104,8 @@ def enqueue_index(connection: Redis, *document_ids: int) -> None:
             Queue.prepare_data(
                 INDEX_DOCUMENT,
                 args=(document_id,),
+                # Nothing to do once another job took it along (see archivist.jobs.indexing).
+                kwargs={"owed_only": True},
                 retry=_retry(),
                 timeout=600,
             )

@@ -198,7 +198,11 @@ def _requeue_index(redis: Redis, report: ReconcileReport) -> None:
     alive = _live_jobs(redis, [index_job_id(document_id) for document_id, _ in owed])
     jobs = [
         Queue.prepare_data(
-            INDEX_DOCUMENT, args=(document_id,), job_id=index_job_id(document_id), timeout=600
+            INDEX_DOCUMENT,
+            args=(document_id,),
+            kwargs={"owed_only": True},
+            job_id=index_job_id(document_id),
+            timeout=600,
         )
         for document_id, revision in owed
         if index_job_id(document_id) not in alive and asked_again(document_id, revision)

@@ -274,8 +274,17 @@ def page_records(document_id: int) -> list[PageRecord]:
     return _records(entry) if entry else []
 
 
-def index_documents(index: SearchIndex, document_ids: Sequence[int]) -> int:
+def index_documents(
+    index: SearchIndex, document_ids: Sequence[int], *, owed_only: bool = False, take_owed: int = 0
+) -> int:
     """Write the documents' entries as the database has them now, and record that it did.
+
+    With ``owed_only``, only those of ``document_ids`` that still owe index work (or were
+    never written by an index job) are written: a queued job whose debt another job paid
+    meanwhile has nothing to do. With ``take_owed``, a write also takes up to that many other
+    documents owing index work (the oldest debts first), so that a queue of single-document
+    jobs is worked off in a few commits instead of one each. Both are decided under the job
+    lock, after the jobs before this one have recorded what they wrote.
 
     Index jobs take turns on the index's job lock (a lock file in the index folder; for a
     remote index, the server's one writable connection, shared by every host) for the whole
@@ -291,6 +300,10 @@ def index_documents(index: SearchIndex, document_ids: Sequence[int]) -> int:
     if not ids:
         return 0
     with index.job_lock():
+        if owed_only or take_owed:
+            ids = _owed(ids, owed_only, take_owed)
+            if not ids:
+                return 0
         revisions = {
             row.node_id: row.index_revision
             for row in Document.select(Document.node, Document.index_revision).where(
@@ -311,6 +324,29 @@ def index_documents(index: SearchIndex, document_ids: Sequence[int]) -> int:
                     (Document.node == document_id) & (Document.indexed_revision <= revision)
                 ).execute()
     return sum(len(pages) for pages in records.values())
+
+
+def _owed(ids: list[int], owed_only: bool, take_owed: int) -> list[int]:
+    """``ids`` (with ``owed_only``: those owing index work, or never written by an index
+    job) and, when any is left, up to ``take_owed`` other documents owing index work."""
+    behind = Document.indexed_revision < Document.index_revision
+    if owed_only and ids:
+        query = Document.select(Document.node).where(
+            Document.node.in_(ids) & (behind | Document.indexed_fingerprint.is_null())
+        )
+        ids = sorted(int(node_id) for (node_id,) in cast(Iterable[tuple[int]], query.tuples()))
+    if take_owed > 0 and ids:
+        # A scan of the documents (a comparison of two columns has no index), once per job
+        # that has work to do: a job whose debt was paid ends before this.
+        others = (
+            Document.select(Document.node)
+            .where(behind & Document.node.not_in(ids))
+            .order_by(Document.index_requested_at, Document.node)
+            .limit(take_owed)
+        )
+        taken = cast(Iterable[tuple[int]], others.tuples())
+        ids = sorted({*ids, *(int(node_id) for (node_id,) in taken)})
+    return ids
 
 
 class _ThreadHandles(threading.local):

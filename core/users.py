@@ -17,12 +17,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from peewee import IntegrityError, fn
+from peewee import SQL, IntegrityError, fn
 
-from archivist.core.db import database, utcnow
+from archivist.core.db import database, execute_cached, utcnow
 from archivist.core.errors import UserFacingError
 from archivist.core.models import (
     AccessToken,
@@ -135,31 +136,40 @@ def create_user(
     return user
 
 
+def _viewer_facts(uid: Any) -> Any:
+    """One query for a user's groups (1), roles' permissions (2) and shares (3)."""
+    their_groups = Membership.select(Membership.group).where(Membership.user == uid)
+    groups_of = Membership.select(SQL("1"), Membership.group, SQL("NULL")).where(
+        Membership.user == uid
+    )
+    roles_of = Role.select(SQL("2"), SQL("NULL"), Role.permissions).where(
+        Role.id.in_(UserRole.select(UserRole.role).where(UserRole.user == uid))
+        | Role.id.in_(GroupRole.select(GroupRole.role).where(GroupRole.group.in_(their_groups)))
+    )
+    shares_of = (
+        Share.select(SQL("3"), Share.node, Role.permissions)
+        .join(Role)
+        .where((Share.user == uid) | Share.group.in_(their_groups))
+    )
+    return groups_of + roles_of + shares_of
+
+
 def viewer_for(user: User, token_id: int | None = None) -> Viewer:
-    """Who ``user`` is to the access checks: groups, roles' permissions and shares (three
-    queries, whatever they hold)."""
-    groups = frozenset(
-        row.group_id for row in Membership.select(Membership.group).where(Membership.user == user)
-    )
-    role_ids = UserRole.select(UserRole.role).where(UserRole.user == user.id)
-    in_groups = Role.id.in_(role_ids)
-    if groups:
-        in_groups |= Role.id.in_(
-            GroupRole.select(GroupRole.role).where(GroupRole.group.in_(sorted(groups)))
-        )
-    permissions = frozenset(
-        name
-        for role in Role.select(Role.permissions).where(in_groups)
-        for name in role.permission_set
-    )
-    whom = Share.user == user.id
-    if groups:
-        whom |= Share.group.in_(sorted(groups))
+    """Who ``user`` is to the access checks: groups, roles' permissions and shares (one
+    query, whatever they hold: it runs for every request)."""
+    groups: set[int] = set()
+    permissions: set[str] = set()
     shared: dict[int, frozenset[str]] = {}
-    for share in Share.select(Share.node, Role.permissions).join(Role).where(whom):
-        shared[share.node_id] = shared.get(share.node_id, frozenset()) | share.role.permission_set
+    for kind, ref, allowed in execute_cached("viewer", _viewer_facts, int(user.id), -7):
+        if int(kind) == 1:
+            groups.add(int(ref))
+        elif int(kind) == 2:
+            permissions.update(str(allowed).split())
+        else:
+            node_id = int(ref)
+            shared[node_id] = shared.get(node_id, frozenset()) | frozenset(str(allowed).split())
     return Viewer(
-        user.id, user.username, user.is_superuser, groups, permissions,
+        user.id, user.username, user.is_superuser, frozenset(groups), frozenset(permissions),
         tuple(sorted(shared.items())), token_id,
     )  # fmt: skip
 
@@ -257,26 +267,42 @@ def token_expiry(token: str) -> datetime | None:
     return row.expires_at if row is not None else None
 
 
+def _token_row(hashed: Any) -> Any:
+    return (
+        AccessToken.select(
+            AccessToken.id,
+            AccessToken.revoked_at,
+            AccessToken.expires_at,
+            User.id,
+            User.username,
+            User.is_superuser,
+            User.is_active,
+        )
+        .join(User)
+        .where(AccessToken.token_hash == hashed)  # unique: one row at most
+    )
+
+
 def authenticate_token(token: str) -> Viewer:
-    """The viewer a bearer token belongs to.
+    """The viewer a bearer token belongs to: one lookup by the token's (unique, indexed)
+    hash, one query for what the user may do.
 
     Raises AuthenticationError: INVALID_TOKEN, TOKEN_EXPIRED or TOKEN_REVOKED.
     """
-    row = (
-        AccessToken.select(AccessToken, User)
-        .join(User)
-        .where(AccessToken.token_hash == token_hash(token))
-        .first()
-    )
-    if row is None or not row.user.is_active:
+    row = execute_cached("token", _token_row, token_hash(token), "-").fetchone()
+    if row is None or not User.is_active.python_value(row[6]):
         raise AuthenticationError("INVALID_TOKEN", "Invalid token: log in again.")
-    if row.revoked_at is not None:
+    token_id, revoked_at, expires_at, user_id, username, is_superuser = row[:6]
+    if revoked_at is not None:
         raise AuthenticationError(
             "TOKEN_REVOKED", "This token was revoked by logging out: log in again."
         )
-    if row.expires_at <= utcnow():
+    if AccessToken.expires_at.python_value(expires_at) <= utcnow():
         raise AuthenticationError("TOKEN_EXPIRED", "Your session has expired: log in again.")
-    return viewer_for(row.user, row.id)
+    user = User(
+        id=user_id, username=username, is_superuser=User.is_superuser.python_value(is_superuser)
+    )
+    return viewer_for(user, int(token_id))
 
 
 def revoke_token(token: str) -> bool:

@@ -22,7 +22,11 @@ from starlette.staticfiles import StaticFiles
 from archivist.core.db import configure_database, database, run_db
 from archivist.core.settings import Settings, get_settings, use_settings
 from archivist.core.storage import Storage
-from archivist.graphql.auth import AuthenticatedWSHandler, require_authentication
+from archivist.graphql.auth import (
+    AuthenticatedWSHandler,
+    require_authentication,
+    wrap_root_fields,
+)
 from archivist.graphql.context import context_factory
 from archivist.graphql.errors import (
     UNAVAILABLE_ERRORS,
@@ -32,7 +36,11 @@ from archivist.graphql.errors import (
 )
 from archivist.graphql.explorer import ASSETS_PATH, OfflineGraphiQL, assets_directory
 from archivist.graphql.files import file_routes
-from archivist.graphql.handlers import bounded_parser, validate_unless_done
+from archivist.graphql.handlers import (
+    ArchivistExecutionContext,
+    bounded_parser,
+    validate_unless_done,
+)
 from archivist.graphql.headers import SecurityHeaders
 from archivist.graphql.metrics import ApiMetrics, MeasuredHTTPHandler, metrics_route, note_operation
 from archivist.graphql.progress import Broadcaster
@@ -92,6 +100,8 @@ def create_graphql(
     metrics = metrics or ApiMetrics(settings)
     schema = build_schema()
     metrics.count_subscriptions(schema)
+    # Over HTTP and websockets alike (a websocket's viewer comes from connection_init).
+    wrap_root_fields(schema, [require_authentication, note_operation])
     return GraphQL(
         schema,
         context_value=context_factory(settings, broadcaster),
@@ -101,9 +111,8 @@ def create_graphql(
         query_parser=bounded_parser(limits),
         query_validator=validate_unless_done,
         validation_rules=validation_rules(limits),
-        http_handler=MeasuredHTTPHandler(
-            limits, metrics=metrics, middleware=[require_authentication, note_operation]
-        ),
+        execution_context_class=ArchivistExecutionContext,
+        http_handler=MeasuredHTTPHandler(limits, metrics=metrics),
         websocket_handler=AuthenticatedWSHandler(recheck_seconds=settings.ws_recheck_seconds),
     )
 

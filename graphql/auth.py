@@ -1,8 +1,11 @@
 """Authentication at the edges: a resolver middleware and the websocket handshake.
 
 Every root field needs a viewer except the few in :data:`PUBLIC_FIELDS`; the middleware makes
-that the default, so a new field cannot forget it. It also lets one request run ``login`` only
-once (aliases would otherwise buy any number of password checks per request).
+that the default, so a new field cannot forget it. It wraps the root fields' resolvers when the
+schema is built (:func:`wrap_root_fields`), not every field of every object: a listing of 100
+items resolves thousands of fields, and a middleware on each would cost more than the data.
+It also lets one request run ``login`` only once (aliases would otherwise buy any number of
+password checks per request).
 
 A websocket is checked when it is opened (``connection_init``), again before every operation
 (``subscribe``), and every ``recheck_seconds`` (and at the token's expiry) while it is open:
@@ -19,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ariadne.asgi.handlers import GraphQLTransportWSHandler
-from graphql import GraphQLResolveInfo
+from graphql import GraphQLResolveInfo, GraphQLSchema, default_field_resolver
 from starlette.websockets import WebSocket, WebSocketDisconnected, WebSocketState
 
 from archivist.core.db import run_db, utcnow
@@ -64,6 +67,30 @@ def require_authentication(
                 UserFacingError("TOO_MANY_LOGINS", "A request may log in only once.")
             )
     return resolve(root, info, **kwargs)
+
+
+Middleware = Callable[..., Any]
+
+
+def wrap_root_fields(schema: GraphQLSchema, middleware: list[Middleware]) -> None:
+    """Run ``middleware`` (graphql-core's signature: ``(resolve, root, info, **arguments)``,
+    the first one outermost) around the resolver of every query and mutation field of
+    ``schema``, which is changed in place: build it once per app."""
+    for root in (schema.query_type, schema.mutation_type):
+        if root is None:
+            continue
+        for field in root.fields.values():
+            resolve = field.resolve or default_field_resolver
+            for layer in reversed(middleware):
+                resolve = _layered(layer, resolve)
+            field.resolve = resolve
+
+
+def _layered(layer: Middleware, resolve: Callable[..., Any]) -> Callable[..., Any]:
+    def resolve_through(root: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
+        return layer(resolve, root, info, **arguments)
+
+    return resolve_through
 
 
 def _authorization_from_payload(payload: Any) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,7 @@ from archivist.core.storage import Storage
 from archivist.graphql.connections import connection, window
 from archivist.graphql.context import Context, require_viewer
 from archivist.graphql.files import signed_url, urls_expire_at
-from archivist.graphql.loaders import load
+from archivist.graphql.loaders import load, then
 from archivist.graphql.payloads import ok, user_errors
 
 mutation = MutationType()
@@ -136,9 +137,16 @@ async def resolve_reprocess(
     return ok(document=node)
 
 
-async def _document_row(info: GraphQLResolveInfo, node: Node) -> Document:
-    row: Document = await load(info, "document", node.id)
-    return row
+def _with_document(info: GraphQLResolveInfo, node: Node, use: Callable[[Document], Any]) -> Any:
+    """``use`` of the node's Document row: at once when the request has it (see loaders)."""
+    return then(info, "document", node.id, use)
+
+
+def _with_version(
+    info: GraphQLResolveInfo, node: Node, use: Callable[[DocumentVersion], Any]
+) -> Any:
+    """``use`` of the document's current version: at once when the request has it."""
+    return then(info, "current_version", node.id, use)
 
 
 async def _current_version(info: GraphQLResolveInfo, node: Node) -> DocumentVersion:
@@ -151,8 +159,8 @@ def _signed(info: GraphQLResolveInfo, path: str) -> str:
 
 
 def _document_field(attribute: str) -> Any:
-    async def resolve(node: Node, info: GraphQLResolveInfo) -> Any:
-        return getattr(await _document_row(info, node), attribute)
+    def resolve(node: Node, info: GraphQLResolveInfo) -> Any:
+        return _with_document(info, node, lambda row: getattr(row, attribute))
 
     return resolve
 
@@ -167,40 +175,38 @@ for graphql_name, attribute in (
 
 
 @document_type.field("status")
-async def resolve_document_status(node: Node, info: GraphQLResolveInfo) -> str:
-    return str((await _document_row(info, node)).status).upper()
+def resolve_document_status(node: Node, info: GraphQLResolveInfo) -> Any:
+    return _with_document(info, node, lambda row: str(row.status).upper())
 
 
 @document_type.field("ocrLanguages")
-async def resolve_ocr_languages(node: Node, info: GraphQLResolveInfo) -> list[str]:
-    return str((await _document_row(info, node)).ocr_languages).split(",")
+def resolve_ocr_languages(node: Node, info: GraphQLResolveInfo) -> Any:
+    return _with_document(info, node, lambda row: str(row.ocr_languages).split(","))
 
 
 @document_type.field("ocrMode")
-async def resolve_ocr_mode(node: Node, info: GraphQLResolveInfo) -> str:
-    return str((await _document_row(info, node)).ocr_mode).upper()
+def resolve_ocr_mode(node: Node, info: GraphQLResolveInfo) -> Any:
+    return _with_document(info, node, lambda row: str(row.ocr_mode).upper())
 
 
 @document_type.field("ocrEngine")
-async def resolve_ocr_engine(node: Node, info: GraphQLResolveInfo) -> str:
-    return str((await _document_row(info, node)).ocr_engine).upper()
+def resolve_ocr_engine(node: Node, info: GraphQLResolveInfo) -> Any:
+    return _with_document(info, node, lambda row: str(row.ocr_engine).upper())
 
 
 @document_type.field("currentVersion")
-async def resolve_current_version(node: Node, info: GraphQLResolveInfo) -> DocumentVersion:
-    return await _current_version(info, node)
+def resolve_current_version(node: Node, info: GraphQLResolveInfo) -> Any:
+    return _with_version(info, node, lambda version: version)
 
 
 @document_type.field("pageCount")
-async def resolve_page_count(node: Node, info: GraphQLResolveInfo) -> int:
-    return int((await _current_version(info, node)).page_count)
+def resolve_page_count(node: Node, info: GraphQLResolveInfo) -> Any:
+    return _with_version(info, node, lambda version: int(version.page_count))
 
 
 @document_type.field("pagesProcessed")
-async def resolve_pages_processed(node: Node, info: GraphQLResolveInfo) -> int:
-    version = await _current_version(info, node)
-    processed: int = await load(info, "processed", version.id)
-    return processed
+def resolve_pages_processed(node: Node, info: GraphQLResolveInfo) -> Any:
+    return _with_version(info, node, lambda version: then(info, "processed", version.id, int))
 
 
 @document_type.field("versions")

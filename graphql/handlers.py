@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from contextvars import ContextVar
+from types import GeneratorType
 from typing import Any
 
 import anyio.to_thread
 from ariadne.asgi.handlers import GraphQLHTTPHandler
+from ariadne.compat import ExecutionContext
 from ariadne.exceptions import HttpError
 from ariadne.graphql import validate_query
 from ariadne.types import GraphQLResult
@@ -27,6 +29,7 @@ from graphql import (
     get_operation_ast,
     validate,
 )
+from graphql.pyutils import is_awaitable
 from graphql.utilities.type_info import TypeInfo
 from starlette.requests import Request
 from starlette.responses import Response
@@ -43,6 +46,37 @@ from archivist.graphql.validation import QueryLimits, parse_bounded
 # The document this request already validated in a thread: Ariadne validates again before it
 # executes, and :func:`validate_unless_done` makes that second pass free.
 _validated: ContextVar[DocumentNode | None] = ContextVar("archivist_validated", default=None)
+
+
+# Whether values of a type are awaitable, by type (see :func:`awaitable_by_type`).
+_AWAITABLE: dict[type, bool] = {}
+_AWAITABLE_TYPES_KEPT = 1024
+
+
+def awaitable_by_type(value: Any) -> bool:
+    """graphql-core's ``is_awaitable``, answered from the value's type after its first time.
+
+    The executor asks it of every value every resolver returns (thousands in a listing of a
+    hundred items), and the default's ``hasattr(value, "__await__")`` is a failed attribute
+    lookup for each plain value. Whether a type's values are awaitable is the type's (its
+    ``__await__``); generator-based coroutines, the one case that depends on the value,
+    still go to graphql-core's own check.
+    """
+    kind = type(value)
+    known = _AWAITABLE.get(kind)
+    if known is None:
+        if isinstance(value, GeneratorType) or len(_AWAITABLE) >= _AWAITABLE_TYPES_KEPT:
+            return is_awaitable(value)
+        known = _AWAITABLE[kind] = hasattr(kind, "__await__")
+    return known
+
+
+class ArchivistExecutionContext(ExecutionContext):
+    """graphql-core's execution with :func:`awaitable_by_type`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.is_awaitable = awaitable_by_type  # type: ignore[assignment]
 
 
 def validate_unless_done(

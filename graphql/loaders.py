@@ -3,17 +3,32 @@
 Resolvers ask a loader for one key; the loader collects every key asked for in the same turn
 of the event loop and fetches them with one query (in a worker thread), then caches them for
 the rest of the request.
+
+A listing does better still: it reads what its rows' selected fields need in the same worker
+thread call as the rows (:func:`fetch_for_rows`) and primes the loaders with it, and the
+resolvers then answer at once through :func:`then`, without a coroutine or a task per field
+(a page of 100 documents resolves thousands of fields). Rows that only feed a field's value
+are read as tuples, without building a model object each.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
-from graphql import GraphQLResolveInfo
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
 from peewee import fn
 
 from archivist.core.db import run_db
@@ -23,6 +38,7 @@ from archivist.core.models import (
     Document,
     DocumentType,
     DocumentVersion,
+    Node,
     NodeTag,
     Page,
     Tag,
@@ -60,26 +76,49 @@ class BatchLoader(Generic[K, V]):
             self.cache[key].set_result(found.get(key, self.default))
 
 
+class TagRow(NamedTuple):
+    """A tag as a listing shows it (the ``Tag`` type's fields)."""
+
+    id: int
+    name: str
+    color: str
+
+
+class FieldValue(NamedTuple):
+    """A custom field's stored value, what :func:`archivist.core.doctypes.format_value`
+    reads of a ``CustomFieldValue``."""
+
+    value_text: str | None
+    value_number: Decimal | None
+    value_date: date | None
+    value_bool: bool | None
+
+
 def _documents(ids: list[int]) -> dict[int, Document]:
     return {d.node_id: d for d in Document.select().where(Document.node.in_(ids))}
 
 
 def _current_versions(ids: list[int]) -> dict[int, DocumentVersion]:
-    newest = (
-        DocumentVersion.select(DocumentVersion.document, fn.MAX(DocumentVersion.number).alias("n"))
-        .where(DocumentVersion.document.in_(ids))
-        .group_by(DocumentVersion.document)
+    """The newest version of each document (one query: a document has few versions)."""
+    found: dict[int, DocumentVersion] = {}
+    for version in DocumentVersion.select().where(DocumentVersion.document.in_(ids)):
+        newest = found.get(version.document_id)
+        if newest is None or version.number > newest.number:
+            found[version.document_id] = version
+    return found
+
+
+def _tags(ids: list[int]) -> dict[int, list[TagRow]]:
+    found: dict[int, list[TagRow]] = defaultdict(list)
+    query = (
+        Tag.select(Tag.id, Tag.name, Tag.color, NodeTag.node)
+        .join(NodeTag)
+        .where(NodeTag.node.in_(ids))
+        .order_by(Tag.name, Tag.id)
     )
-    latest = {row.document_id: getattr(row, "n") for row in newest}  # noqa: B009
-    rows = DocumentVersion.select().where(DocumentVersion.document.in_(ids))
-    return {v.document_id: v for v in rows if latest.get(v.document_id) == v.number}
-
-
-def _tags(ids: list[int]) -> dict[int, list[Tag]]:
-    found: dict[int, list[Tag]] = defaultdict(list)
-    query = Tag.select(Tag, NodeTag.node).join(NodeTag).where(NodeTag.node.in_(ids))
-    for tag in query.order_by(Tag.name).objects():
-        found[getattr(tag, "node")].append(tag)  # noqa: B009 (the joined column)
+    rows = cast(Iterable[tuple[int, str, str, int]], query.tuples())
+    for tag_id, name, color, node_id in rows:
+        found[node_id].append(TagRow(tag_id, name, color))
     return found
 
 
@@ -95,10 +134,14 @@ def _fields(type_ids: list[int]) -> dict[int, list[CustomField]]:
     return found
 
 
-def _values(ids: list[int]) -> dict[int, dict[int, CustomFieldValue]]:
-    found: dict[int, dict[int, CustomFieldValue]] = defaultdict(dict)
-    for value in CustomFieldValue.select().where(CustomFieldValue.document.in_(ids)):
-        found[value.document_id][value.field_id] = value
+def _values(ids: list[int]) -> dict[int, dict[int, FieldValue]]:
+    found: dict[int, dict[int, FieldValue]] = defaultdict(dict)
+    query = CustomFieldValue.select(
+        CustomFieldValue.document, CustomFieldValue.field, CustomFieldValue.value_text,
+        CustomFieldValue.value_number, CustomFieldValue.value_date, CustomFieldValue.value_bool,
+    ).where(CustomFieldValue.document.in_(ids))  # fmt: skip
+    for document_id, field_id, *value in cast(Iterable[tuple[Any, ...]], query.tuples()):
+        found[document_id][field_id] = FieldValue(*value)
     return found
 
 
@@ -161,3 +204,108 @@ def prime(info: GraphQLResolveInfo, name: str, values: Iterable[tuple[Any, Any]]
             future: asyncio.Future[Any] = loop.create_future()
             future.set_result(value)
             batch.cache[key] = future
+
+
+def then(info: GraphQLResolveInfo, name: str, key: Any, use: Callable[[Any], Any]) -> Any:
+    """``use`` of the value loader ``name`` holds for ``key``: at once when the request has
+    it already (primed by a listing, or loaded before), else an awaitable of it (graphql-core
+    awaits what a resolver returns). ``use`` may itself return an awaitable."""
+    future = loader(info, name).cache.get(key)
+    done = future is not None and future.done() and not future.cancelled()
+    if done and future is not None and future.exception() is None:
+        return use(future.result())
+
+    async def later() -> Any:
+        found = use(await load(info, name, key))
+        return await found if inspect.isawaitable(found) else found
+
+    return later()
+
+
+_DOCUMENT_ROW_FIELDS = (
+    "status", "error", "originalName", "originalType", "originalSize", "ocrLanguages",
+    "ocrMode", "ocrEngine",
+)  # fmt: skip
+# Which loaders the fields of a listed folder or document use (a field of another type with
+# one of these names only costs a query that is not needed).
+FIELD_LOADERS: dict[str, tuple[str, ...]] = {
+    "tags": ("tags",),
+    **dict.fromkeys(_DOCUMENT_ROW_FIELDS, ("document",)),
+    "documentType": ("document", "document_type"),
+    "fields": ("document", "fields"),
+    "customFields": ("document", "fields", "values"),
+    **dict.fromkeys(
+        ("pageCount", "currentVersion", "downloadUrl", "thumbnailUrl"), ("current_version",)
+    ),
+    "pagesProcessed": ("current_version", "processed"),
+}
+
+
+def selected_names(info: GraphQLResolveInfo) -> set[str]:
+    """The names of every field selected below this one, at any depth, through fragments."""
+    names: set[str] = set()
+    spread: set[str] = set()
+
+    def walk(selection_set: SelectionSetNode | None) -> None:
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                names.add(selection.name.value)
+                walk(selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                walk(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = info.fragments.get(selection.name.value)
+                if fragment is not None and fragment.name.value not in spread:
+                    spread.add(fragment.name.value)
+                    walk(fragment.selection_set)
+
+    for field_node in info.field_nodes:
+        walk(field_node.selection_set)
+    return names
+
+
+def wanted_loaders(info: GraphQLResolveInfo) -> frozenset[str]:
+    """The loaders the rows of the listing this field answers will ask."""
+    return frozenset(
+        name for field in selected_names(info) for name in FIELD_LOADERS.get(field, ())
+    )
+
+
+def fetch_for_rows(nodes: Sequence[Node], wanted: frozenset[str]) -> dict[str, dict[Any, Any]]:
+    """What the ``wanted`` loaders would fetch for ``nodes`` (run it in the database thread
+    with the query that found them), every key present (the default for none found)."""
+    found: dict[str, dict[Any, Any]] = {}
+
+    def keep(name: str, keys: Iterable[Any], values: dict[Any, Any]) -> None:
+        default = LOADERS[name][1]
+        found[name] = {key: values.get(key, default) for key in keys}
+
+    documents = [int(node.id) for node in nodes if node.kind == Node.DOCUMENT]
+    if "tags" in wanted:
+        ids = [int(node.id) for node in nodes]
+        keep("tags", ids, _tags(ids) if ids else {})
+    if not documents:
+        return found
+    if wanted & {"document", "document_type", "fields", "values"}:
+        rows = _documents(documents)
+        keep("document", documents, rows)
+        types = sorted({row.document_type_id for row in rows.values() if row.document_type_id})
+        if "document_type" in wanted:
+            keep("document_type", types, _types(types) if types else {})
+        if "fields" in wanted:
+            keep("fields", types, _fields(types) if types else {})
+    if "values" in wanted:
+        keep("values", documents, _values(documents))
+    if wanted & {"current_version", "processed"}:
+        versions = _current_versions(documents)
+        keep("current_version", documents, versions)
+        if "processed" in wanted:
+            ids = [int(version.id) for version in versions.values()]
+            keep("processed", ids, _processed(ids) if ids else {})
+    return found
+
+
+def prime_all(info: GraphQLResolveInfo, found: dict[str, dict[Any, Any]]) -> None:
+    """:func:`prime` each loader with what :func:`fetch_for_rows` found."""
+    for name, values in found.items():
+        prime(info, name, values.items())

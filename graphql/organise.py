@@ -35,7 +35,7 @@ from archivist.core.queue import enqueue_index, redis_connection
 from archivist.core.users import Viewer
 from archivist.graphql.connections import connection, window
 from archivist.graphql.context import Context, require_viewer
-from archivist.graphql.loaders import load
+from archivist.graphql.loaders import fetch_for_rows, prime_all, then, wanted_loaders
 from archivist.graphql.nodes import item_interface  # one binding per type: its resolve_type
 from archivist.graphql.payloads import ok, user_errors
 
@@ -293,25 +293,28 @@ async def resolve_children(
     listing = ":".join(
         ("children", spec.order_by, "desc" if spec.descending else "asc", spec.field_id or "")
     )
+    wanted = wanted_loaders(info)
 
-    def load() -> tuple[Slice, int]:
+    def load() -> tuple[Slice, int, dict[str, dict[Any, Any]]]:
         shape = cursor_shape(viewer, spec)
         asked = window("Folder", "children", listing, shape, **arguments)
-        return children(viewer, folder.id, replace(spec, window=asked))
+        page, total = children(viewer, folder, replace(spec, window=asked))
+        # What the rows' fields need, read in this same call (see archivist.graphql.loaders).
+        return page, total, fetch_for_rows(page.items, wanted)
 
     try:
-        page, total = await run_db(load)
+        page, total, found = await run_db(load)
     except UserFacingError as error:
         raise GraphQLError(
             error.message, extensions={"code": error.code, "field": error.field}
         ) from None
+    prime_all(info, found)
     return connection(page, total, listing)
 
 
 @item_interface.field("tags")
-async def resolve_tags(node: Node, info: GraphQLResolveInfo) -> list[Tag]:
-    found: list[Tag] = await load(info, "tags", node.id)
-    return found
+def resolve_tags(node: Node, info: GraphQLResolveInfo) -> Any:
+    return then(info, "tags", node.id, lambda found: found)
 
 
 @item_interface.field("breadcrumb")
@@ -448,32 +451,35 @@ async def resolve_set_values(
 
 
 @document_type.field("documentType")
-async def resolve_document_type(node: Node, info: GraphQLResolveInfo) -> DocumentType | None:
-    document = await load(info, "document", node.id)
-    if document is None or document.document_type_id is None:
-        return None
-    found: DocumentType | None = await load(info, "document_type", document.document_type_id)
-    return found
+def resolve_document_type(node: Node, info: GraphQLResolveInfo) -> Any:
+    def of(document: Any) -> Any:
+        if document is None or document.document_type_id is None:
+            return None
+        return then(info, "document_type", document.document_type_id, lambda found: found)
+
+    return then(info, "document", node.id, of)
 
 
 @document_type.field("customFields")
-async def resolve_custom_fields(node: Node, info: GraphQLResolveInfo) -> list[dict[str, Any]]:
-    document = await load(info, "document", node.id)
-    if document is None or document.document_type_id is None:
-        return []
-    fields: list[CustomField] = await load(info, "fields", document.document_type_id)
-    values = await load(info, "values", node.id)
-    return [
-        {"field": field, "value": doctypes.format_value(field, values[field.id])
-         if field.id in values else None}
-        for field in fields
-    ]  # fmt: skip
+def resolve_custom_fields(node: Node, info: GraphQLResolveInfo) -> Any:
+    def of(document: Any) -> Any:
+        if document is None or document.document_type_id is None:
+            return []
+        return then(
+            info, "fields", document.document_type_id,
+            lambda fields: then(info, "values", node.id, lambda values: [
+                {"field": field, "value": doctypes.format_value(field, values[field.id])
+                 if field.id in values else None}
+                for field in fields
+            ]),
+        )  # fmt: skip
+
+    return then(info, "document", node.id, of)
 
 
 @document_type_type.field("fields")
-async def resolve_type_fields(row: DocumentType, info: GraphQLResolveInfo) -> list[CustomField]:
-    found: list[CustomField] = await load(info, "fields", row.id)
-    return found
+def resolve_type_fields(row: DocumentType, info: GraphQLResolveInfo) -> Any:
+    return then(info, "fields", row.id, lambda found: found)
 
 
 @custom_field_type.field("kind")

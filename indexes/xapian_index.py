@@ -21,9 +21,10 @@ import os
 import shutil
 import time
 from abc import abstractmethod
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, suppress
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -496,25 +497,46 @@ def _revision(database: Any) -> int:
         return -1
 
 
+@lru_cache(maxsize=200_000)
+def _word_terms(prefixes: tuple[str, str, str], language: str, word: str) -> tuple[str, str, str]:
+    """The plain, folded ("" when folding changes nothing) and stemmed ("" when the language
+    has no stemmer) terms of ``word``: worked out once per distinct word, not per page."""
+    plain, folded, stemmed = prefixes
+    stem = _stem(language, word)
+    return (
+        plain + word,
+        _folded_term(folded, word),
+        "" if stem is None else f"{stemmed}{stem_term(language, stem)}",
+    )
+
+
+_TEXT_PREFIXES = ("W", "F", "Z")
+_TITLE_PREFIXES = ("S", "XF", "XS")
+
+
 def _document(record: PageRecord) -> Any:
     language = language_code(record.language)
     document = xapian.Document()
     document.set_data(StoredPage.of(record, language).dumps())
-    fields = (("W", "F", "Z", words(record.text)), ("S", "XF", "XS", words(record.title)))
-    add_posting = document.add_posting
-    for plain, folded, stemmed, found in fields:
+    add_posting, add_term = document.add_posting, document.add_term
+    for prefixes, found in (
+        (_TEXT_PREFIXES, words(record.text)),
+        (_TITLE_PREFIXES, words(record.title)),
+    ):
         counts = Counter(found)
-        # Each distinct word's terms once (a page repeats its words), then one call per word.
-        terms = {word: (plain + word, _folded_term(folded, word)) for word in counts}
-        for position, word in enumerate(found, start=1):
-            plain_term, folded_term = terms[word]
-            add_posting(plain_term, position)
-            if folded_term:
-                add_posting(folded_term, position)
+        # Each distinct word's terms once (a page repeats its words), then one call per
+        # position, iterated in C (map) rather than in a Python loop.
+        terms = {word: _word_terms(prefixes, language, word) for word in counts}
+        positions = range(1, len(found) + 1)
+        deque(map(add_posting, [terms[word][0] for word in found], positions), maxlen=0)
+        if any(folded for _, folded, _ in terms.values()):
+            for position, word in zip(positions, found, strict=True):
+                if folded := terms[word][1]:
+                    add_posting(folded, position)
         # One call per distinct stem, with its count: far fewer calls into Xapian.
         for word, count in counts.items():
-            if (stem := _stem(language, word)) is not None:
-                document.add_term(f"{stemmed}{stem_term(language, stem)}", count)
+            if stemmed := terms[word][2]:
+                add_term(stemmed, count)
     for tag in filter(None, map(keyword, record.tags)):
         document.add_boolean_term(f"K{tag}")
     for folder in folder_terms(record.folder_path):
