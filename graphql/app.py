@@ -100,8 +100,9 @@ def create_graphql(
     metrics = metrics or ApiMetrics(settings)
     schema = build_schema()
     metrics.count_subscriptions(schema)
-    # Over HTTP and websockets alike (a websocket's viewer comes from connection_init).
-    wrap_root_fields(schema, [require_authentication, note_operation])
+    # Over HTTP and websockets alike (a websocket's viewer comes from connection_init). The
+    # operation is noted first, so that a request refused for its token is counted as its own.
+    wrap_root_fields(schema, [note_operation, require_authentication])
     return GraphQL(
         schema,
         context_value=context_factory(settings, broadcaster),

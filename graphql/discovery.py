@@ -53,7 +53,11 @@ def suggestions(
 ) -> list[dict[str, Any]]:
     """Named things first (tags, types, folders), then words, at most ``limit`` in all."""
     found: list[dict[str, Any]] = [
-        {"kind": named.kind, "text": named.text, "id": global_id(named.type_name, named.row_id)}
+        {
+            "kind": named.kind,
+            "text": named.text,
+            "object_id": global_id(named.type_name, named.row_id),
+        }
         for named in named_suggestions(viewer, prefix, limit)
     ][:limit]
     if len(found) < limit:
@@ -63,7 +67,7 @@ def suggestions(
             )
         except IndexUnavailable as error:
             raise _unavailable(error) from None
-        found += [{"kind": "WORD", "text": word, "id": None} for word in words]
+        found += [{"kind": "WORD", "text": word, "object_id": None} for word in words]
     return found
 
 

@@ -21,7 +21,7 @@ from archivist.core.search import index_documents, search_index
 from archivist.core.settings import Settings, load_settings, use_settings
 
 SUGGEST = """query($p: String!, $n: Int) { searchSuggestions(prefix: $p, first: $n) {
-  kind text id } }"""
+  kind text objectId } }"""
 SEARCH = """query($q: String!) { search(query: $q) { totalCount suggestedQuery
   facets { tags { tag { name } count } documentTypes { documentType { id name } count }
            years { year count } } } }"""
@@ -132,7 +132,7 @@ def test_suggestion_ids_name_the_things(engine_client: TestClient, archive: dict
     found = graphql(engine_client, SUGGEST, {"p": "Tax"}, token=archive["alice"])["data"]
     (tag,) = [s for s in found["searchSuggestions"] if s["kind"] == "TAG"]
     node = graphql(engine_client, "query($id: ID!) { node(id: $id) { ... on Tag { name } } }",
-                   {"id": tag["id"]}, token=archive["alice"])  # fmt: skip
+                   {"id": tag["objectId"]}, token=archive["alice"])  # fmt: skip
     assert node["data"]["node"] == {"name": "Taxes"}
     bad = graphql(engine_client, SUGGEST, {"p": "x", "n": 0}, token=archive["alice"])
     assert bad["errors"][0]["extensions"]["code"] == "INVALID_FIRST"

@@ -96,7 +96,7 @@ SEARCH_WITH_FACETS = SEARCH.replace(
     "totalCount", "totalCount facets { tags { tag { name } count } }"
 )
 SUGGEST = """
-query Suggest($p: String!) { searchSuggestions(prefix: $p, first: 10) { kind text id } }
+query Suggest($p: String!) { searchSuggestions(prefix: $p, first: 10) { kind text objectId } }
 """
 PASSWORD = "bench password 0123"
 LIMIT = 20  # what the GraphQL query asks for, so both sides fetch the same hits
