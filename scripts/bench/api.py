@@ -31,7 +31,6 @@ import pstats
 import random
 import secrets
 import shutil
-import socket
 import sys
 import tempfile
 import threading
@@ -51,7 +50,7 @@ if __name__ == "__main__":
     reexec_in_venv()
 
 import httpx2  # noqa: E402
-import uvicorn  # noqa: E402
+from background_server import BackgroundServer  # noqa: E402
 
 from archivist.core.db import configure_database, database, utcnow  # noqa: E402
 from archivist.core.ids import global_id  # noqa: E402
@@ -121,13 +120,6 @@ OPERATIONS: dict[str, tuple[str, str | None]] = {
     "document": (DOCUMENT, "document"),
     "folder, 100 children": (LISTING, "folder"),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def make_settings(data_dir: Path, database_url: str | None) -> Settings:
@@ -210,29 +202,6 @@ def make_folder(settings: Settings) -> tuple[str, dict[str, dict[str, Any]]]:
         "document": {"id": global_id("Document", first_document.id)},
     }
     return token, variables
-
-
-class BackgroundServer:
-    """Uvicorn serving ``app`` on a free local port from a thread, for a ``with`` block."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> BackgroundServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -35,11 +35,9 @@ import importlib.util
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -57,8 +55,8 @@ if __name__ == "__main__":
     reexec_in_venv()
 
 import httpx2  # noqa: E402
-import uvicorn  # noqa: E402
 import xapian  # noqa: E402
+from background_server import BackgroundServer, free_port  # noqa: E402
 
 from archivist.core import search as core_search  # noqa: E402
 from archivist.core.db import configure_database, database  # noqa: E402
@@ -120,13 +118,6 @@ class Account:
 
     viewer: Viewer
     token: str
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def make_settings(data_dir: Path, engine: str, remote: str | None = None) -> Settings:
@@ -327,29 +318,6 @@ def build_index(
             spent = time.perf_counter() - started
             print(f"    {done:>7} pages, {done / spent:,.0f} pages/s", flush=True)
     return time.perf_counter() - started, time.process_time() - started_cpu
-
-
-class BackgroundServer:
-    """Uvicorn serving ``app`` on a free local port from a thread, for a ``with`` block."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> BackgroundServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 def graphql_search(
