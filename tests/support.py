@@ -249,3 +249,23 @@ def row_id(value: str) -> int:
     from archivist.core.ids import TYPES, decode_id
 
     return decode_id(value, tuple(TYPES))[1]
+
+
+def print_logs(folder: Path, last: int = 4000) -> None:
+    """Print the end of every log file in ``folder`` (for a failing test's output)."""
+    for log in sorted(folder.iterdir()):
+        print(f"--- {log.name}\n{log.read_text()[-last:]}")
+
+
+def stop_processes(processes: list[Any], timeout: float = 20) -> None:
+    """Terminate ``processes`` (``subprocess.Popen``), then kill any that outlive ``timeout``."""
+    import subprocess
+
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

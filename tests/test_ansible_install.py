@@ -37,7 +37,16 @@ import httpx2
 import pytest
 import yaml
 from samples import text_pdf
-from support import REPO, default_redis_url, free_port, login, upload, wait_for_http
+from support import (
+    REPO,
+    default_redis_url,
+    free_port,
+    login,
+    print_logs,
+    stop_processes,
+    upload,
+    wait_for_http,
+)
 
 from archivist.core.settings import Settings
 
@@ -222,16 +231,8 @@ def test_playbook_installs_a_host_whose_api_answers(
         assert answer["data"]["search"]["totalCount"] == 2, answer
         assert f"Worker {socket.gethostname()}-1" in (logs / "worker.log").read_text()
     except BaseException:
-        for log in sorted(logs.iterdir()):
-            print(f"--- {log.name}\n{log.read_text()[-4000:]}")
+        print_logs(logs)
         raise
     finally:
         client.close()
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(processes)

@@ -29,7 +29,16 @@ import pytest
 from database_servers import SERVERS, PrivateMariaDB, PrivatePostgres
 from outages import PrivateRedis
 from samples import text_pdf
-from support import TEST_PASSWORD, free_port, login, settings_env, upload, wait_for_http
+from support import (
+    TEST_PASSWORD,
+    free_port,
+    login,
+    print_logs,
+    settings_env,
+    stop_processes,
+    upload,
+    wait_for_http,
+)
 
 from archivist.core.db import open_database
 from archivist.core.models import MODELS, Document, Page
@@ -160,20 +169,12 @@ def test_database_restarted_while_a_document_is_processed(server: Any, tmp_path:
         assert all(process.poll() is None for process in processes)
         print(f"\n{server.scheme}: READY {recovered:.1f} s after the server was back")
     except BaseException:
-        for log in sorted(logs.iterdir()):
-            print(f"--- {log.name}\n{log.read_text()[-4000:]}")
+        print_logs(logs)
         print(f"--- database server\n{server.log()[-3000:]}")
         raise
     finally:
         client.close()
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(processes)
         if not db.is_closed():
             db.close()
         db.close_all()  # type: ignore[attr-defined]
