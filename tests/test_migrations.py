@@ -54,18 +54,11 @@ def test_migrations_from_empty_match_the_models(migrated_database: Database) -> 
 def test_version_base_backfill(migrated_database: Database) -> None:
     """0004 gives old versions their layer-free file: their own, or the one they were made from."""
     from archivist.core.migrations import all_migrations
-    from archivist.core.models import Migration
 
     db = migrated_database
     try:
         with db.connection_context():
-            drop_all_tables(db)
-            with db.bind_ctx([Migration]):
-                db.create_tables([Migration])
-                migrator = SchemaMigrator.from_database(db)
-                for step in all_migrations()[:3]:
-                    step.module.apply(db, migrator)
-                    Migration.create(number=step.number, name=step.name)
+            _migrate_to(db, 3)
             db.execute_sql(
                 "INSERT INTO archivist_user (username, password_hash, is_superuser, is_active, "
                 "created_at) VALUES ('u', 'x', %s, %s, '2024-01-01 00:00:00')".replace(
@@ -104,20 +97,13 @@ def test_version_base_backfill(migrated_database: Database) -> None:
 
 def test_id_rebuild_keeps_rows_references_and_indexes(migrated_database: Database) -> None:
     """0005 rebuilds SQLite tables with AUTOINCREMENT: rows, references, indexes stay."""
-    from archivist.core.models import Migration
 
     db = migrated_database
     if not isinstance(db, SqliteDatabase):
         pytest.skip("0005 changes nothing on PostgreSQL and MariaDB")
     try:
         with db.connection_context():
-            drop_all_tables(db)
-            with db.bind_ctx([Migration]):
-                db.create_tables([Migration])
-                migrator = SchemaMigrator.from_database(db)
-                for step in all_migrations()[:4]:
-                    step.module.apply(db, migrator)
-                    Migration.create(number=step.number, name=step.name)
+            _migrate_to(db, 4)
             db.execute_sql(
                 "INSERT INTO archivist_user (username, password_hash, is_superuser, is_active, "
                 "created_at) VALUES ('u', 'x', 0, 1, '2024-01-01 00:00:00')"
@@ -157,18 +143,11 @@ def test_people_migration_keeps_owners_and_gives_everyone_roles(
 ) -> None:
     """0012 on a database of the previous release (0011): owners stay owners, users keep
     doing what they did (Editor), superusers also get Administrator; tokens carry over."""
-    from archivist.core.models import Migration
 
     db = migrated_database
     try:
         with db.connection_context():
-            drop_all_tables(db)
-            with db.bind_ctx([Migration]):
-                db.create_tables([Migration])
-                migrator = SchemaMigrator.from_database(db)
-                for step in all_migrations()[:11]:
-                    step.module.apply(db, migrator)
-                    Migration.create(number=step.number, name=step.name)
+            _migrate_to(db, 11)
             insert_user = (
                 "INSERT INTO archivist_user (username, password_hash, is_superuser, is_active, "
                 "created_at) VALUES (%s, 'x', %s, %s, '2024-01-01 00:00:00')"
@@ -228,18 +207,10 @@ def test_group_tags_migration_keeps_owners_and_puts_foreign_labels_right(
     a tag or type with no owner, or two, is refused by the database."""
     from peewee import DatabaseError
 
-    from archivist.core.models import Migration
-
     db = migrated_database
     try:
         with db.connection_context():
-            drop_all_tables(db)
-            with db.bind_ctx([Migration]):
-                db.create_tables([Migration])
-                migrator = SchemaMigrator.from_database(db)
-                for step in all_migrations()[:12]:
-                    step.module.apply(db, migrator)
-                    Migration.create(number=step.number, name=step.name)
+            _migrate_to(db, 12)
 
             def sql(statement: str, *params: Any) -> Any:
                 return db.execute_sql(statement.replace("%s", db.param), params)
@@ -312,3 +283,19 @@ def test_group_tags_migration_keeps_owners_and_puts_foreign_labels_right(
         with db.connection_context():
             drop_all_tables(db)
             migrate(db)
+
+
+def _migrate_to(db: Database, count: int) -> None:
+    """An empty database brought to the schema of the first ``count`` migrations, as the
+    release that had only those left it."""
+
+    from archivist.core.migrations import all_migrations
+    from archivist.core.models import Migration
+
+    drop_all_tables(db)
+    with db.bind_ctx([Migration]):
+        db.create_tables([Migration])
+        migrator = SchemaMigrator.from_database(db)
+        for step in all_migrations()[:count]:
+            step.module.apply(db, migrator)
+            Migration.create(number=step.number, name=step.name)
