@@ -29,6 +29,7 @@ from archivist.graphql.context import Context, require_viewer
 from archivist.graphql.files import signed_url, urls_expire_at
 from archivist.graphql.loaders import load, then
 from archivist.graphql.payloads import ok, user_errors
+from archivist.graphql.plain_fields import PlainResolver
 
 mutation = MutationType()
 document_type = ObjectType("Document")
@@ -36,9 +37,10 @@ version_type = ObjectType("DocumentVersion")
 page_type = ObjectType("Page")
 word_type = ObjectType("Word")
 
-# Name conversion would look for "x_0"; a word is a dict from Word's fields.
+# Name conversion would look for "x_0"; a word is a dict from Word's fields (read as plain
+# fields: see archivist.graphql.plain_fields).
 for coordinate in ("x0", "y0", "x1", "y1"):
-    word_type.set_field(coordinate, lambda word, *_, key=coordinate: word[key])
+    word_type.set_field(coordinate, PlainResolver(coordinate))
 
 
 def _redis(settings: Settings) -> Any:

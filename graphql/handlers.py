@@ -16,7 +16,6 @@ from typing import Any
 
 import anyio.to_thread
 from ariadne.asgi.handlers import GraphQLHTTPHandler
-from ariadne.compat import ExecutionContext
 from ariadne.exceptions import HttpError
 from ariadne.graphql import validate_query
 from ariadne.types import GraphQLResult
@@ -34,6 +33,7 @@ from graphql.utilities.type_info import TypeInfo
 from starlette.requests import Request
 from starlette.responses import Response
 
+from archivist.graphql.plain_fields import PlainFieldsExecutionContext
 from archivist.graphql.query_cache import ValidatedDocuments
 from archivist.graphql.responses import (
     graphql_response,
@@ -71,8 +71,9 @@ def awaitable_by_type(value: Any) -> bool:
     return known
 
 
-class ArchivistExecutionContext(ExecutionContext):
-    """graphql-core's execution with :func:`awaitable_by_type`."""
+class ArchivistExecutionContext(PlainFieldsExecutionContext):
+    """graphql-core's execution with :func:`awaitable_by_type` and plain fields completed in
+    one step (see :mod:`archivist.graphql.plain_fields`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -23,6 +23,7 @@ from archivist.graphql import (
     search,
     users,
 )
+from archivist.graphql.plain_fields import mark_plain_fields
 
 
 def type_defs() -> str:
@@ -50,4 +51,5 @@ def build_schema() -> GraphQLSchema:
         convert_names_case=True,
     )
     nodes.bind_global_ids(schema)
+    mark_plain_fields(schema)
     return schema

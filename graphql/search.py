@@ -12,18 +12,19 @@ import json
 import logging
 import re
 from functools import lru_cache
+from operator import itemgetter, methodcaller
 from typing import Any
 
 from ariadne import ObjectType, QueryType
 from graphql import FieldNode, FragmentSpreadNode, GraphQLResolveInfo, InlineFragmentNode
 from graphql.language import SelectionSetNode
-from peewee import NodeList, fn
+from peewee import fn
 
-from archivist.core.db import run_db
+from archivist.core.db import database, run_db
 from archivist.core.errors import NotFound, UserFacingError
-from archivist.core.models import DocumentVersion, Node, NodeTag, Page, Tag
+from archivist.core.models import Node, NodeTag, Page, Tag
 from archivist.core.nodes import get_node
-from archivist.core.permissions import owned_labels, readable_by
+from archivist.core.permissions import owned_labels, readable_by, readable_sql
 from archivist.core.search import search_index
 from archivist.core.settings import Settings
 from archivist.core.suggestions import facet_types
@@ -60,16 +61,100 @@ def _highlights(pages: dict[tuple[int, int], Page], hit: PageHit) -> list[dict[s
     page = pages.get((hit.version_id, hit.page_number))
     if page is None or not hit.matched_terms:
         return []
-    only = {_normal(term) for term in hit.phrase_only}
     wanted = {_normal(term) for term in hit.matched_terms}
-    rows = json.loads(page.words or "[]")
-    keys = [_normal(row[0]) for row in rows]
-    whole = phrase_positions([_folded(key) for key in keys], hit.phrases) if only else None
+    raw = page.words or "[]"
+    # Searched for in the JSON unless a wanted word holds what JSON escapes (engines match
+    # words of letters and digits: never so far); decoded whole in another layout.
+    escaped = any('"' in word or "\\" in word or not word.isprintable() for word in wanted)
+    parts = None if escaped else _compact_rows(raw)
+    decoded: list[list[Any]] = json.loads(raw) if parts is None else []
+    if parts is None:
+        texts = [row[0] for row in decoded]
+        found = _rows_holding(texts, wanted, "\x00")
+    else:
+        # The rows that may hold a wanted word, found in the JSON as it is (see
+        # _rows_holding): JSON escapes only quotes, backslashes and control characters, none
+        # of which a word has, and ``],["`` parts the rows.
+        texts = []
+        maybe = _rows_holding([raw], wanted, '],["', every=True)
+        found = [index for index in maybe if _normal(_row_text(parts[index])) in wanted]
+    if hit.phrase_only and found:
+        # Words only a phrase matched count where it stands whole: every word's key then.
+        texts = texts or _row_texts(parts or [], raw)
+        keys = list(map(_normal, texts))
+        whole = phrase_positions(list(map(_folded, keys)), hit.phrases)
+        if whole is not None:
+            only = {_normal(term) for term in hit.phrase_only}
+            found = [index for index in found if index in whole or keys[index] not in only]
     return [
-        {"text": text, "x0": x0, "y0": y0, "x1": x1, "y1": y1, "confidence": confidence}
-        for index, (text, x0, y0, x1, y1, confidence) in enumerate(rows)
-        if keys[index] in wanted and (whole is None or keys[index] not in only or index in whole)
+        dict(
+            zip(
+                _WORD_FIELDS,
+                decoded[index] if parts is None else json.loads(f'["{parts[index]}]'),
+                strict=True,
+            )
+        )
+        for index in found
     ]
+
+
+def _row_texts(parts: list[str], raw: str) -> list[str]:
+    """Every row's text (see :func:`_row_text`), split off in C."""
+    texts: list[str] = list(map(itemgetter(0), map(methodcaller("rpartition", '"'), parts)))
+    if "\\" in raw:  # an escaped character in some text
+        texts = [json.loads(f'"{text}"') if "\\" in text else text for text in texts]
+    return texts
+
+
+def _row_text(part: str) -> str:
+    """The text of a row of :func:`_compact_rows`: up to its last quote (its numbers have
+    none), decoded where JSON escaped something."""
+    text = part.rpartition('"')[0]
+    return json.loads(f'"{text}"') if "\\" in text else text
+
+
+_WORD_FIELDS = ("text", "x0", "y0", "x1", "y1", "confidence")
+
+
+def _compact_rows(raw: str) -> list[str] | None:
+    """The rows of ``Page.words`` as :func:`archivist.core.pages.encode_words` writes them
+    (compact JSON), each without its brackets and opening quote (``text",x0,y0,x1,y1,c``);
+    None where that split could go wrong (then the caller decodes it all).
+
+    Rows part at ``],["``. Inside a text a quote is escaped, so that sequence stands there
+    only where a text ends in ``],[`` (its closing quote follows): ``],[",`` then, which a
+    row boundary shows only before a text that starts with a comma. Other layouts (spaces
+    after the commas) show ``], [`` between rows.
+    """
+    if not raw.startswith('[["') or not raw.endswith("]]") or '],[",' in raw or "], [" in raw:
+        return None
+    return raw[3:-2].split('],["')
+
+
+def _rows_holding(
+    texts: list[str], wanted: set[str], separator: str, every: bool = False
+) -> list[int]:
+    """The indexes of the ``texts`` whose :func:`_normal` form is one of ``wanted`` (with
+    ``every``: of the parts of ``texts[0]`` between ``separator``s that may be, unchecked).
+
+    Not a call per word: the words are case-folded together, and a regular expression of
+    the wanted words finds the few that may be one (a word whose normal form is ``w`` holds
+    ``w`` once case-folded: folding goes character by character and the edges only add to
+    it); only those are checked word by word. ``separator`` must not hold a word character.
+    """
+    joined = separator.join(texts).casefold()
+    if not every and joined.count(separator) != len(texts) - 1:  # a text holds a separator
+        return [index for index, text in enumerate(texts) if _normal(text) in wanted]
+    pattern = _any_of(frozenset(wanted))
+    candidates = sorted({joined.count(separator, 0, m.start()) for m in pattern.finditer(joined)})
+    if every:
+        return candidates
+    return [index for index in candidates if _normal(texts[index]) in wanted]
+
+
+@lru_cache(maxsize=1_000)
+def _any_of(words: frozenset[str]) -> re.Pattern[str]:
+    return re.compile("|".join(map(re.escape, sorted(words, key=len, reverse=True))))
 
 
 @lru_cache(maxsize=100_000)
@@ -161,6 +246,68 @@ def _asked_facets(info: GraphQLResolveInfo) -> tuple[bool, tuple[str, ...]]:
     return tags, tuple(sorted(asked))
 
 
+def _hit_rows(
+    viewer: Viewer, hits: list[PageHit]
+) -> tuple[dict[tuple[int, int], Node], dict[tuple[int, int], Page]]:
+    """The hits' documents that ``viewer`` may read, by (document, version), and exactly the
+    hits' pages of those, by (version, number).
+
+    Two queries written out (the clause of who may read what from the access module, see
+    :func:`archivist.core.permissions.readable_sql`): every search runs them, and composing
+    them costs Peewee more than the database takes to answer. Pages are asked for a version
+    at a time: each row carries the page text and word boxes (kilobytes), so a superset such
+    as versions x numbers would load up to the hits squared.
+    """
+    if not hits:
+        return {}, {}
+    left, right = database.obj.quote
+    param = database.obj.param
+
+    def quoted(*names: str) -> str:
+        return ".".join(f"{left}{name}{right}" for name in names)
+
+    def marks(count: int) -> str:
+        return ", ".join([param] * count)
+
+    clause, clause_params = readable_sql(viewer)
+    document_ids = sorted({hit.document_id for hit in hits})
+    readable = Node.raw(
+        f"SELECT * FROM {quoted('node')} AS {quoted('t1')}"
+        f" WHERE {quoted('t1', 'id')} IN ({marks(len(document_ids))}) AND ({clause})",
+        *document_ids, *clause_params,
+    )  # fmt: skip
+    by_id = {node.id: node for node in readable}
+    numbers: dict[int, set[int]] = {}
+    for hit in hits:
+        if hit.document_id in by_id:
+            numbers.setdefault(hit.version_id, set()).add(hit.page_number)
+    if not numbers:
+        return {}, {}
+    wanted: list[int] = []
+    pairs = []
+    version_column, number_column = quoted("p", "version_id"), quoted("p", "number")
+    for version, found in sorted(numbers.items()):
+        pairs.append(f"({version_column} = {param} AND {number_column} IN ({marks(len(found))}))")
+        wanted += [version, *sorted(found)]
+    # The version must be of a readable document (not another document's that took an id
+    # an old SQLite database gave back): its document id comes along, and must be the hit's.
+    rows = Page.raw(
+        f"SELECT {quoted('p')}.*, {quoted('v', 'document_id')} AS archivist_document_id"
+        f" FROM {quoted('page')} AS {quoted('p')}"
+        f" JOIN {quoted('document_version')} AS {quoted('v')}"
+        f" ON {quoted('v', 'id')} = {version_column}"
+        f" WHERE {quoted('v', 'document_id')} IN ({marks(len(by_id))}) AND ({' OR '.join(pairs)})",
+        *sorted(by_id), *wanted,
+    )  # fmt: skip
+    nodes: dict[tuple[int, int], Node] = {}
+    pages: dict[tuple[int, int], Page] = {}
+    for page in rows:
+        document_id = page.archivist_document_id
+        nodes[(document_id, page.version_id)] = by_id[document_id]
+        pages[(page.version_id, page.number)] = page
+    return nodes, pages
+
+
 def _run_search(
     settings: Settings, viewer: Viewer, text: str, limit: int, offset: int, grouped: bool,
     folder_id: str | None = None, order: SearchOrder | None = None,
@@ -193,35 +340,7 @@ def _run_search(
             "SEARCH_UNAVAILABLE", "The search index cannot be reached; try again in a moment."
         ) from None
     hits = [hit for top in results.hits for hit in (top.pages or [top])]
-    readable = Node.select().where(
-        Node.id.in_({hit.document_id for hit in hits} or {0}) & readable_by(viewer)
-    )
-    by_id = {node.id: node for node in readable}
-    versions = DocumentVersion.select(DocumentVersion.id, DocumentVersion.document).where(
-        DocumentVersion.id.in_({hit.version_id for hit in hits} or {0})
-        & DocumentVersion.document.in_(set(by_id) or {0})
-    )
-    nodes = {(version.document_id, version.id): by_id[version.document_id] for version in versions}
-    readable_versions = {version for _, version in nodes}
-    numbers: dict[int, set[int]] = {}
-    for hit in hits:
-        if hit.version_id in readable_versions:
-            numbers.setdefault(hit.version_id, set()).add(hit.page_number)
-    # One query for exactly the hits' pages, a version at a time: each row carries the page
-    # text and word boxes (kilobytes), so a superset such as versions x numbers would load up
-    # to the hits squared. The ORs are one flat list: nested two by two, a hundred of them
-    # overflow SQLite's parser stack.
-    pages: dict[tuple[int, int], Page] = {}
-    if numbers:
-        exact = NodeList(
-            [
-                (Page.version == version) & Page.number.in_(sorted(wanted))
-                for version, wanted in sorted(numbers.items())
-            ],
-            glue=" OR ",
-            parens=True,
-        )
-        pages = {(p.version_id, p.number): p for p in Page.select().where(exact)}
+    nodes, pages = _hit_rows(viewer, hits)
     return results, nodes, pages, _facet_tags(viewer, list(results.tag_facets)), scope
 
 

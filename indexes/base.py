@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,7 +185,7 @@ class SearchIndex(ABC):
         bounded = None if tag_facets or extra else exact_up_to
         scope = Scope(folder_id, order, extra, tag_facets, bounded)
         found = self._search(node, readers, limit, offset, group_by_document, scope)
-        highlighter = Highlighter.for_query(node, self._stem)
+        highlighter = Highlighter.for_query(node, self._stem_function())
         hits = []
         for engine_hit in found.hits:
             hit = _page_hit(engine_hit.page, engine_hit.score, highlighter)
@@ -321,8 +321,10 @@ class SearchIndex(ABC):
         ``scope``'s folder), in ``scope``'s order (see :meth:`search`)."""
 
     @abstractmethod
-    def _stem(self, language: str, word: str) -> str | None:
-        """This engine's stem of ``word`` in ``language`` (``None``: not stemmed)."""
+    def _stem_function(self) -> Callable[[str, str], str | None]:
+        """This engine's cached ``stem(language, word)`` (``None``: not stemmed), a plain
+        function (see ``archivist.indexes.analysis.build_stemmer_cache``): highlighting
+        calls it for every new word form of a hit's page."""
 
     @abstractmethod
     def _words_starting(self, prefix: str, limit: int) -> list[str]:

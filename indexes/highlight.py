@@ -8,13 +8,14 @@ and the page's language, so highlighting agrees with what the engine searched fo
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import accumulate
-from operator import sub
+from itertools import compress, repeat
+from operator import itemgetter, methodcaller
 
-from archivist.indexes.analysis import fold, is_cjk, normalize, word_spans, written_words
+from archivist.indexes.analysis import fold, is_cjk, normalize, words_and_edges
 from archivist.indexes.query import And, Node, Not, Or, Phrase, Prefix, Word
 
 SNIPPET_WORDS = 30
@@ -83,33 +84,37 @@ class Highlighter:
 
     def matches(self, word: str, language: str) -> bool:
         """Whether a page ``word`` (as written) in ``language`` is one the query looks for."""
-        return self._decide({word}, language, {})[word]
+        return self._decide((word,), language, {})[word]
 
     def _decide(
-        self, written: set[str], language: str, decided: dict[str, bool]
+        self, written: Iterable[str], language: str, decided: dict[str, bool]
     ) -> dict[str, bool]:
         """Record in ``decided`` whether each written form matches; return ``decided``.
 
-        One loop for all the new forms of a page: this runs for every hit of every search.
+        This runs for every new form of every hit of every search (a search's 20 pages hold
+        about 2,000 distinct forms), so the forms go through C-level ``map``s over cached
+        functions instead of a Python loop: plain and stemmable words, and single CJK
+        characters (page text is cut into them), then prefixes, accent-folded forms, and
+        stems in the page's language.
         """
         stems = self._stems.get(language)
         if stems is None:
             wanted = (self.stem(language, word) for word in self.stemmable)
             stems = self._stems[language] = {stem for stem in wanted if stem is not None}
-        exact, prefixes = self._exact, self._prefixes
-        folded_words, folded_prefixes = self.folded, self.folded_prefixes
-        stem = self.stem
-        for form in written:
-            word, folded = _forms(form)
-            # Plain and stemmable words, and single CJK characters (page text is cut into
-            # them), then prefixes, accent-folded forms, and stems in the page's language.
-            decided[form] = (
-                word in exact
-                or word.startswith(prefixes)
-                or folded in folded_words
-                or folded.startswith(folded_prefixes)
-                or (bool(stems) and stem(language, word) in stems)
-            )
+        new = list(written)
+        keys = list(map(_forms, new))
+        plain = list(map(itemgetter(0), keys))
+        folded = list(map(itemgetter(1), keys))
+        tests: list[Iterator[bool]] = [
+            map(self._exact.__contains__, plain), map(self.folded.__contains__, folded)
+        ]  # fmt: skip
+        if self._prefixes:
+            tests.append(map(methodcaller("startswith", self._prefixes), plain))
+        if self.folded_prefixes:
+            tests.append(map(methodcaller("startswith", self.folded_prefixes), folded))
+        if stems:
+            tests.append(map(stems.__contains__, map(self.stem, repeat(language), plain)))
+        decided.update(zip(new, map(any, zip(*tests, strict=True)), strict=True))
         return decided
 
     def highlight(self, text: str, language: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
@@ -122,33 +127,35 @@ class Highlighter:
         phrase stands whole (everywhere, on a page where no phrase of theirs is found whole:
         the page cut its words otherwise than the query did).
         """
-        forms = written_words(text)
+        forms, edges = words_and_edges(text)
         if not forms:
             return "", (), ()
         # Pages repeat their words, and the hits of one search share many of them:
         # decide each written form once per language and search.
         decided = self._decided.setdefault(language, {})
         distinct = dict.fromkeys(forms)  # in order of first appearance
-        self._decide(set(distinct).difference(decided), language, decided)
-        matched = tuple(form for form in distinct if decided[form])
-        hits = list(map(decided.__getitem__, forms)) if matched else [False] * len(forms)
+        if new := distinct.keys() - decided.keys():
+            self._decide(new, language, decided)
+        matched = tuple(compress(distinct, map(decided.__getitem__, distinct)))
+        hits = list(map(decided.__getitem__, forms)) if matched else []
         phrase_only: tuple[str, ...] = ()
         if matched and self.loose is not None:
             phrase_only = tuple(form for form in matched if not self.loose.matches(form, language))
             if phrase_only:
                 hits = self._whole_phrases(forms, hits, set(phrase_only))
-        first = _best_window(hits) if matched else 0
+        marked = list(compress(range(len(hits)), hits))
+        first = _best_window(marked)
         stop = min(first + SNIPPET_WORDS, len(forms))
-        spans = word_spans(text, first, stop)  # only the snippet's words need offsets
         pieces: list[str] = [_ELLIPSIS] if first > 0 else []
-        cursor = spans[0][0]
-        for index, (start, end) in enumerate(spans, start=first):
-            pieces.append(html.escape(text[cursor:start]))
+        cursor = edges[2 * first]
+        # Escaped a stretch at a time: the text between marked words, then each marked word.
+        for index in marked[bisect_left(marked, first) : bisect_left(marked, stop)]:
+            start, end = edges[2 * index], edges[2 * index + 1]
             word = html.escape(text[start:end])
-            pieces.append(f"<mark>{word}</mark>" if hits[index] else word)
+            pieces += (html.escape(text[cursor:start]), f"<mark>{word}</mark>")
             cursor = end
         if stop < len(forms):
-            pieces.append(_ELLIPSIS)
+            pieces += (html.escape(text[cursor : edges[2 * stop - 1]]), _ELLIPSIS)
         else:
             pieces.append(html.escape(text[cursor:]))  # the page's closing punctuation
         snippet = " ".join("".join(pieces).split())  # OCR text is full of odd whitespace
@@ -156,17 +163,42 @@ class Highlighter:
 
     def _whole_phrases(self, forms: list[str], hits: list[bool], only: set[str]) -> list[bool]:
         """``hits`` with the words in ``only`` kept where one of the phrases stands whole."""
-        keys = [_forms(form)[1] for form in forms]
+        keys = list(map(itemgetter(1), map(_forms, forms)))
         whole = phrase_positions(keys, self.phrases)
         if whole is None:
             return hits
-        return [hit and (form not in only or index in whole) for index, (form, hit) in
-                enumerate(zip(forms, hits, strict=True))]  # fmt: skip
+        kept = list(hits)
+        for index in compress(range(len(forms)), hits):
+            if index not in whole and forms[index] in only:
+                kept[index] = False
+        return kept
 
 
 def phrase_positions(keys: list[str], phrases: tuple[tuple[str, ...], ...]) -> set[int] | None:
     """The positions of ``keys`` (folded words) where one of ``phrases`` stands whole; None
-    when none of them does."""
+    when none of them does.
+
+    The keys are joined with NULs and each phrase found as a string (in C, not a comparison
+    per key): a page holds hundreds of keys, a phrase stands on it a few times. A key that
+    holds a NUL itself (never a word) makes it compare key by key instead.
+    """
+    joined = "\x00" + "\x00".join(keys) + "\x00"
+    if joined.count("\x00") != len(keys) + 1:
+        return _phrase_positions_by_key(keys, phrases)
+    whole: set[int] = set()
+    for phrase in phrases:
+        needle = "\x00" + "\x00".join(phrase) + "\x00"
+        found = joined.find(needle)
+        while found != -1:
+            start = joined.count("\x00", 0, found)  # the key the phrase starts at
+            whole.update(range(start, start + len(phrase)))
+            found = joined.find(needle, found + 1)  # phrases may overlap ("a a" in "a a a")
+    return whole or None
+
+
+def _phrase_positions_by_key(
+    keys: list[str], phrases: tuple[tuple[str, ...], ...]
+) -> set[int] | None:
     whole: set[int] = set()
     for phrase in phrases:
         size, first = len(phrase), phrase[0]
@@ -184,16 +216,22 @@ def _forms(word: str) -> tuple[str, str]:
     return normalized, fold(normalized)
 
 
-def _best_window(hits: list[bool]) -> int:
-    """Index of the first word of the ``SNIPPET_WORDS`` window with the most hits.
+def _best_window(marked: list[int]) -> int:
+    """Index of the first word of the ``SNIPPET_WORDS`` window with the most marked words
+    (``marked``: their indexes, ascending), the earliest such; 0 when none is.
 
-    The window starts a few words before its first hit, so the match has some context.
+    The window starts a few words before its first marked word when that is earlier, so
+    the match has some context.
     """
-    if not any(hits):
+    best, best_count, end = 0, 0, 0
+    for start, index in enumerate(marked):  # the marked words from ``index`` on, in reach
+        while end < len(marked) and marked[end] < index + SNIPPET_WORDS:
+            end += 1
+        # The earliest window holding them all (holding more is not possible for a best).
+        earliest = max(0, marked[end - 1] - SNIPPET_WORDS + 1)
+        if end - start > best_count or (end - start == best_count and earliest < best):
+            best, best_count = earliest, end - start
+    if not best_count:
         return 0
-    running = [0, *accumulate(hits)]
-    width = min(SNIPPET_WORDS, len(hits))
-    counts = list(map(sub, running[width:], running[: len(running) - width]))
-    best_start = counts.index(max(counts))
-    first_hit = hits.index(True, best_start)
-    return max(0, min(best_start, first_hit - 3))
+    first_marked = marked[bisect_left(marked, best)]
+    return max(0, min(best, first_marked - 3))

@@ -7,7 +7,7 @@ analyzers only split, so Whoosh's own lowercasing and stop words never apply.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from itertools import islice
 from pathlib import Path
@@ -141,8 +141,8 @@ class WhooshIndex(SearchIndex):
         # The most frequent words of short prefixes, with the searcher they were read from.
         self._prefixes: tuple[Any, dict[str, list[str]]] = (None, {})
 
-    def _stem(self, language: str, word: str) -> str | None:
-        return _stem(language, word)
+    def _stem_function(self) -> Callable[[str, str], str | None]:
+        return _stem
 
     def job_lock(self) -> AbstractContextManager[None]:
         return write_lock(self.path, self.lock_timeout, name=JOB_LOCK_FILE_NAME)

@@ -134,8 +134,8 @@ class XapianEngine(SearchIndex):
     def _open_reader(self) -> Any:
         """A newly opened ``xapian.Database`` (or remote one) on the latest revision."""
 
-    def _stem(self, language: str, word: str) -> str | None:
-        return _stem(language, word)
+    def _stem_function(self) -> Callable[[str, str], str | None]:
+        return _stem
 
     def close(self) -> None:
         if self._reader is not None:

@@ -412,11 +412,33 @@ def rss_mb() -> float:
     return 0.0
 
 
+def reuse_accounts(settings: Settings) -> tuple[Account, Account]:
+    """"reader" and "auditor" of a kept bench folder, with new tokens."""
+    accounts = []
+    for name in ("reader", "auditor"):
+        token, _row, user = login(settings, name, PASSWORD)
+        accounts.append(Account(viewer_for(User.get_by_id(user.id)), token))
+    return accounts[0], accounts[1]
+
+
 def bench(
-    engine: str, pages: int, rounds: int, batch_pages: int, facets: tuple[bool, ...] = (False,)
-) -> str:
-    """Build, index and measure one engine at one size; print as it goes; return the row."""
-    folder = Path(tempfile.mkdtemp(prefix=f"bench-search-{engine}-"))
+    engine: str, pages: int, rounds: int, batch_pages: int, facets: tuple[bool, ...] = (False,),
+    keep: Path | None = None,
+) -> str:  # fmt: skip
+    """Build, index and measure one engine at one size; print as it goes; return the row.
+
+    With ``keep``: the data folder is ``keep/<engine>-<pages>`` and stays after the run; when
+    it already holds a finished build (``built.json``), that is measured again instead of
+    building anew (its indexing figures are the build's)."""
+    if keep is not None:
+        folder = keep / f"{engine}-{pages}"
+        if engine == "xapian-remote":
+            raise SystemExit("--keep does not take xapian-remote")
+    else:
+        folder = Path(tempfile.mkdtemp(prefix=f"bench-search-{engine}-"))
+    built = folder / "built.json"
+    if keep is not None and not built.exists():
+        shutil.rmtree(folder, ignore_errors=True)  # an unfinished build
     served = folder / "index-host"  # the folder xapian-tcpsrv serves (xapian-remote)
     stack = ExitStack()
     try:
@@ -426,16 +448,25 @@ def bench(
         else:
             settings = make_settings(folder / "data", engine)
         db = configure_database(settings.database_url)
-        with db.connection_context():
-            migrate(db)
-            reader, auditor, owners = make_accounts(settings)
-            print(f"{engine}, {pages} pages: writing the database…", flush=True)
-            started = time.perf_counter()
-            ids = load_corpus_rows(pages, User.get_by_id(reader.viewer.id), owners)
-            print(f"  database written in {time.perf_counter() - started:.0f} s", flush=True)
-            print(f"{engine}, {pages} pages: indexing…", flush=True)
-            seconds, cpu_seconds = build_index(settings, ids, batch_pages)
-            del ids
+        if built.exists():
+            seconds, cpu_seconds = json.loads(built.read_text())["seconds"]
+            print(f"{engine}, {pages} pages: measuring the build kept in {folder}", flush=True)
+            with db.connection_context():
+                migrate(db)
+                reader, auditor = reuse_accounts(settings)
+        else:
+            with db.connection_context():
+                migrate(db)
+                reader, auditor, owners = make_accounts(settings)
+                print(f"{engine}, {pages} pages: writing the database…", flush=True)
+                started = time.perf_counter()
+                ids = load_corpus_rows(pages, User.get_by_id(reader.viewer.id), owners)
+                print(f"  database written in {time.perf_counter() - started:.0f} s", flush=True)
+                print(f"{engine}, {pages} pages: indexing…", flush=True)
+                seconds, cpu_seconds = build_index(settings, ids, batch_pages)
+                del ids
+            if keep is not None:
+                built.write_text(json.dumps({"seconds": [seconds, cpu_seconds]}))
         size = corpus.folder_size(served if settings.xapian_remote else settings.index_dir) / 1e6
         print(
             f"  indexed in {seconds:.1f} s ({pages / seconds:,.0f} pages/s;"
@@ -509,7 +540,8 @@ def bench(
         if not database.is_closed():
             database.close()
         stack.close()
-        shutil.rmtree(folder, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def measure(
@@ -577,13 +609,18 @@ def main(argv: list[str] | None = None) -> int:
         help="ask for tag facets too (every match is then counted, totals exact); both:"
         " measure without and with them on the same index",
     )  # fmt: skip
+    parser.add_argument(
+        "--keep", type=Path, metavar="FOLDER",
+        help="build each size and engine in FOLDER/<engine>-<pages> and keep it; a finished"
+        " build found there is measured again instead of built (search changes, same index)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     rows = []
     started = time.monotonic()
     for pages in args.pages:
         for engine in args.engines:
             modes = {"off": (False,), "on": (True,), "both": (False, True)}[args.facets]
-            rows.append(bench(engine, pages, args.rounds, args.batch_pages, modes))
+            rows.append(bench(engine, pages, args.rounds, args.batch_pages, modes, args.keep))
     print(f"\n{len(corpus.query_mix())} queries x {args.rounds} rounds per side", flush=True)
     print(HEADER + "\n" + "\n".join(rows))
     print(f"total {time.monotonic() - started:.0f} s", flush=True)
