@@ -143,11 +143,11 @@ def readable_sql(viewer: Viewer) -> tuple[str, tuple[Any, ...]]:
     written out by hand, because composing this clause costs Peewee more than running it.
     Composed once per kind of database and viewer (a Viewer is immutable: a change of groups,
     roles or shares makes another one), kept for the last 4,096."""
-    return _readable_sql(type(database.obj), viewer)
+    return _readable_sql(type(database.obj).__name__, viewer)
 
 
 @lru_cache(maxsize=4_096)
-def _readable_sql(_kind: type, viewer: Viewer) -> tuple[str, tuple[Any, ...]]:
+def _readable_sql(_kind: str, viewer: Viewer) -> tuple[str, tuple[Any, ...]]:
     sql, params = Node.select(Node.id).where(readable_by(viewer)).sql()
     head, _, clause = sql.partition(" WHERE ")
     left, right = database.obj.quote

@@ -124,7 +124,7 @@ class PlainFieldsExecutionContext(Executor):
                     and not node.arguments
                     and is_leaf_type(kind)
                 ):
-                    steps.append((response_name, field.resolve.attr, kind))  # type: ignore[arg-type]
+                    steps.append((response_name, field.resolve.attr, kind))
                     plain += 1
                 else:
                     steps.append((response_name, None, None))

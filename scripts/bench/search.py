@@ -413,7 +413,7 @@ def rss_mb() -> float:
 
 
 def reuse_accounts(settings: Settings) -> tuple[Account, Account]:
-    """"reader" and "auditor" of a kept bench folder, with new tokens."""
+    """The bench users "reader" and "auditor" of a kept bench folder, with new tokens."""
     accounts = []
     for name in ("reader", "auditor"):
         token, _row, user = login(settings, name, PASSWORD)
