@@ -14,11 +14,13 @@ from typing import Any, TypeVar
 
 from peewee import fn
 
+from archivist.core.db import select_cached
 from archivist.core.models import Document, DocumentType, Node, NodeTag, Tag
 from archivist.core.permissions import readable_by
 from archivist.core.users import Viewer
 
 R = TypeVar("R")
+L = TypeVar("L", Tag, DocumentType)
 
 # Longest prefix taken (a name is at most 100 characters; a title 255).
 MAX_PREFIX = 255
@@ -42,13 +44,27 @@ def named_suggestions(viewer: Viewer, prefix: str, limit: int) -> list[NamedSugg
         return []
     found = [
         NamedSuggestion("TAG", "Tag", tag.id, tag.name)
-        for tag in _unique(_tags(viewer, typed, limit), limit)
+        for tag in _unique(_own_first(viewer, select_cached(_tags, typed, viewer, limit)), limit)
     ]
     found += [
         NamedSuggestion("DOCUMENT_TYPE", "DocumentType", row.id, row.name)
-        for row in _unique(_types(viewer, typed, limit), limit)
+        for row in _unique(_own_first(viewer, select_cached(_types, typed, viewer, limit)), limit)
     ]
-    folders = (
+    folders = select_cached(_folders, typed, viewer, limit)
+    found += [
+        NamedSuggestion("FOLDER", "Folder", folder.id, folder.title)
+        for folder in _unique(folders, limit, name="title")
+    ]
+    return found
+
+
+def _own_first(viewer: Viewer, rows: list[L]) -> list[L]:
+    return sorted(rows, key=lambda row: row.owner_user_id != viewer.id)  # stable: A to Z
+
+
+def _folders(typed: str, viewer: Viewer, limit: int) -> Any:
+    """Folders named ``typed``... that the viewer may read (a select; see select_cached)."""
+    return (
         Node.select(Node.id, Node.title)
         .where(
             (Node.kind == Node.FOLDER)
@@ -59,11 +75,6 @@ def named_suggestions(viewer: Viewer, prefix: str, limit: int) -> list[NamedSugg
         .order_by(Node.title, Node.id)
         .limit(limit * 4)
     )
-    found += [
-        NamedSuggestion("FOLDER", "Folder", folder.id, folder.title)
-        for folder in _unique(list(folders), limit, name="title")
-    ]
-    return found
 
 
 def _unique(rows: list[R], limit: int, name: str = "name") -> list[R]:
@@ -75,8 +86,8 @@ def _unique(rows: list[R], limit: int, name: str = "name") -> list[R]:
     return [row for _, row in ordered[:limit]]
 
 
-def _tags(viewer: Viewer, typed: str, limit: int) -> list[Tag]:
-    """Tags named ``typed``..., the viewer's own first: one query."""
+def _tags(typed: str, viewer: Viewer, limit: int) -> Any:
+    """Tags named ``typed``... that the viewer may see (a select; see select_cached)."""
     # EXISTS, not a join: one row per tag, not one per tagged document.
     on_readable = (
         NodeTag.select(NodeTag.id).join(Node).where((NodeTag.tag == Tag.id) & readable_by(viewer))
@@ -85,18 +96,16 @@ def _tags(viewer: Viewer, typed: str, limit: int) -> list[Tag]:
     if "tag.view" in viewer.permissions:
         visible = (Tag.owner_user == viewer.id) | visible
     rows = Tag.select().where(Tag.name.startswith(typed) & visible)
-    found = list(rows.order_by(Tag.name, Tag.id).limit(limit * 4))
-    return sorted(found, key=lambda tag: tag.owner_user_id != viewer.id)  # stable: A to Z
+    return rows.order_by(Tag.name, Tag.id).limit(limit * 4)
 
 
-def _types(viewer: Viewer, typed: str, limit: int) -> list[DocumentType]:
-    """Document types named ``typed``..., the viewer's own first: one query."""
+def _types(typed: str, viewer: Viewer, limit: int) -> Any:
+    """Document types named ``typed``... that the viewer may see (a select)."""
     visible: Any = fn.EXISTS(_readable_of_type(viewer))
     if "document_type.view" in viewer.permissions:
         visible = (DocumentType.owner_user == viewer.id) | visible
     rows = DocumentType.select().where(DocumentType.name.startswith(typed) & visible)
-    found = list(rows.order_by(DocumentType.name, DocumentType.id).limit(limit * 4))
-    return sorted(found, key=lambda row: row.owner_user_id != viewer.id)
+    return rows.order_by(DocumentType.name, DocumentType.id).limit(limit * 4)
 
 
 def _readable_of_type(viewer: Viewer) -> Any:

@@ -126,6 +126,12 @@ def test_suggestions_offer_only_what_the_viewer_may_read(
     # The last word of what was typed is completed, most common first.
     assert _suggest(client, alice, "invoice me", first=1) == [("WORD", "meter")]
     assert _suggest(client, carol, "ele") == []
+    # What LIKE would read as wildcards is taken as typed (the SQL of the name queries is
+    # kept per viewer; these are composed anew), and each viewer's is their own.
+    assert _suggest(client, alice, "%") == _suggest(client, alice, "_ax") == []
+    assert _suggest(client, bob, "Zep%") == _suggest(client, bob, "Zep_") == []
+    assert _suggest(client, alice, "tax") == [("TAG", "Taxes")]
+    assert _suggest(client, bob, "tax") == []
 
 
 def test_suggestion_ids_name_the_things(engine_client: TestClient, archive: dict[str, Any]) -> None:
