@@ -223,6 +223,7 @@ class Loader:
                         kind=Node.FOLDER, title=path[depth - 1],
                         parent=self.folders[path[: depth - 1]], owner_user=reader,
                     ).id  # fmt: skip
+        self.titles: set[int] = set()
         self.next_node = self._next_id(Node)
         self.next_version = self._next_id(DocumentVersion)
         self.next_page = self._next_id(Page)
@@ -245,8 +246,15 @@ class Loader:
             self.next_version += 1
             kind, owner = self.owners[first.owner_id]
             created = first.created.replace(tzinfo=None)
+            # Titles are unique within a folder, as the app numbers them ("Title (2)"); at a
+            # million pages the generated ones repeat. Kept as hashes: about 10 MB then.
+            title, number = first.title[:240], 1
+            while hash((first.folder_path, title)) in self.titles:
+                number += 1
+                title = f"{first.title[:240]} ({number})"
+            self.titles.add(hash((first.folder_path, title)))
             nodes.append({
-                "id": node_id, "kind": Node.DOCUMENT, "title": first.title[:255],
+                "id": node_id, "kind": Node.DOCUMENT, "title": title,
                 "parent": self.folders[first.folder_path],
                 "owner_user": owner if kind == "user" else None,
                 "owner_group": owner if kind == "group" else None,
