@@ -39,6 +39,7 @@ from archivist.core.processing import current_version
 from archivist.core.tags import get_tag
 from archivist.core.users import Viewer
 from archivist.graphql.context import require_viewer
+from archivist.graphql.plain_fields import SourceResolver
 
 query = QueryType()
 node_interface = InterfaceType("Node")
@@ -84,11 +85,11 @@ def _row_id(parent: Any, attribute: str) -> int:
     return int(value)
 
 
-def _id_resolver(type_name: str, attribute: str) -> Callable[..., str]:
-    def resolve(parent: Any, *_: Any) -> str:
+def _id_resolver(type_name: str, attribute: str) -> SourceResolver:
+    def read(parent: Any) -> str:
         return global_id(type_name, _row_id(parent, attribute))
 
-    return resolve
+    return SourceResolver(read)  # a pure function of the row: read as a plain field
 
 
 def bind_global_ids(schema: GraphQLSchema) -> None:

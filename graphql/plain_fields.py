@@ -10,8 +10,9 @@ serializes it in one step, and hands every other case to graphql-core unchanged:
 
 * A field is plain when its resolver is graphql-core's default or the one Ariadne sets for
   ``convert_names_case`` (both read a key of a mapping or an attribute, and call it when it is
-  callable), made a :class:`PlainResolver` by :func:`mark_plain_fields`; when it has no
-  arguments; and when its type is a scalar or enum, non-null or not.
+  callable), made a :class:`PlainResolver` by :func:`mark_plain_fields`, or a
+  :class:`SourceResolver` (a pure function of the object: global ids), or ``__typename``;
+  when it has no arguments; and when its type is a scalar or enum, non-null or not.
 * The value goes the fast way only when it is a plain value: not missing (``None``: a non-null
   field then reports its error), not callable (a method to call with the resolve info), not
   awaitable and not an exception; its serialization must succeed and give a value.
@@ -26,7 +27,7 @@ type's own ``serialize``; ``tests/test_plain_fields.py`` compares the two on who
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ariadne.utils import convert_camel_case_to_snake
@@ -40,9 +41,10 @@ from graphql import (
 from graphql.execution.executor import Executor
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 
-# One field's plan: (response name, attribute or key, leaf type) for a plain field, or
-# (response name, None, None) for a field graphql-core executes.
-_Step = tuple[str, str | None, GraphQLLeafType | None]
+# One field's plan: (response name, what to read, leaf type) for a plain field, where what to
+# read is an attribute or key (a str) or a SourceResolver's function; (response name, None,
+# None) for a field graphql-core executes.
+_Step = tuple[str, "str | Callable[[Any], Any] | None", GraphQLLeafType | None]
 
 
 class PlainResolver:
@@ -66,6 +68,21 @@ class PlainResolver:
 
     def __repr__(self) -> str:
         return f"PlainResolver({self.attr!r})"
+
+
+class SourceResolver:
+    """Resolves a field with ``read(parent)`` alone: a function of the object that neither
+    needs the resolve info nor changes anything (a global id from a row's id), so the plain
+    way may call it, and graphql-core call it again where the value is not plain. Marks the
+    field for :class:`PlainFieldsExecutionContext` like :class:`PlainResolver`."""
+
+    __slots__ = ("read",)
+
+    def __init__(self, read: Callable[[Any], Any]) -> None:
+        self.read = read
+
+    def __call__(self, parent: Any, info: Any, **arguments: Any) -> Any:
+        return self.read(parent)
 
 
 def _is_ariadne_resolve_to(resolve: Any) -> bool:
@@ -94,6 +111,16 @@ def mark_plain_fields(schema: GraphQLSchema) -> int:
     return marked
 
 
+def _typename(name: str) -> Callable[[Any], str]:
+    """``__typename`` of an object of the type ``name`` (what graphql-core's meta field
+    answers: the parent type's name)."""
+
+    def read(_source: Any) -> str:
+        return name
+
+    return read
+
+
 class PlainFieldsExecutionContext(Executor):
     """graphql-core's executor, with plain scalar fields completed in one step (see the
     module). ``_plans`` is per request, as the executor is."""
@@ -117,14 +144,16 @@ class PlainFieldsExecutionContext(Executor):
                 kind = field.type if field is not None else None
                 if isinstance(kind, GraphQLNonNull):
                     kind = kind.of_type
-                if (
-                    field is not None
-                    and isinstance(field.resolve, PlainResolver)
-                    and not field.args
-                    and not node.arguments
-                    and is_leaf_type(kind)
-                ):
-                    steps.append((response_name, field.resolve.attr, kind))
+                read: str | Callable[[Any], Any] | None = None
+                if field is not None and not field.args and not node.arguments:
+                    if isinstance(field.resolve, PlainResolver):
+                        read = field.resolve.attr
+                    elif isinstance(field.resolve, SourceResolver):
+                        read = field.resolve.read
+                    elif node.name.value == "__typename":
+                        read = _typename(parent_type.name)
+                if read is not None and is_leaf_type(kind):
+                    steps.append((response_name, read, kind))
                     plain += 1
                 else:
                     steps.append((response_name, None, None))
@@ -150,11 +179,17 @@ class PlainFieldsExecutionContext(Executor):
         is_awaitable = self.is_awaitable
         mapping = isinstance(source_value, Mapping)
         try:
-            for response_name, attr, leaf in plan:
+            for response_name, read, leaf in plan:
                 if leaf is not None:
-                    value = (
-                        source_value.get(attr) if mapping else getattr(source_value, attr, None)  # type: ignore[arg-type]
-                    )
+                    if isinstance(read, str):
+                        value = (
+                            source_value.get(read) if mapping else getattr(source_value, read, None)
+                        )
+                    else:
+                        try:
+                            value = read(source_value)  # type: ignore[misc]
+                        except Exception:  # graphql-core calls it again and reports it, below
+                            value = None
                     if not (
                         value is None
                         or callable(value)

@@ -20,7 +20,7 @@ from ariadne.resolvers import resolve_to
 from graphql import Executor, GraphQLObjectType, execute, parse
 
 from archivist.graphql.handlers import ArchivistExecutionContext
-from archivist.graphql.plain_fields import PlainResolver, mark_plain_fields
+from archivist.graphql.plain_fields import PlainResolver, SourceResolver, mark_plain_fields
 from archivist.graphql.schema import build_schema
 
 SDL = """
@@ -34,6 +34,7 @@ type Item {
   maybeBoxes: [Box]
   label(prefix: String): String
   shout: String
+  ident: ID!
   computed: String
   later: String
   failing: String!
@@ -96,6 +97,14 @@ def _schema() -> Any:
     query.set_field("item", lambda *_: _items()[0])
     query.set_field("one", lambda *_: {"text": None, "x0": 1, "confidence": 1, "count": 1})
     item = ObjectType("Item")
+
+    def ident(obj: Any) -> str:
+        row_id = obj["id"] if isinstance(obj, dict) else obj.id
+        if row_id == 6:
+            raise ValueError("no ident for 6")
+        return f"I{row_id}" if row_id != 5 else None  # type: ignore[return-value]
+
+    item.set_field("ident", SourceResolver(ident))  # a pure function of the object
     # A resolver of its own, though the dict has a key of the field's name: not plain.
     item.set_field("shout", lambda obj, *_: str(obj["title"]).upper())
     box = ObjectType("Box")
@@ -120,6 +129,7 @@ QUERIES = [
     "query ($s: Boolean!) { items { id title @skip(if: $s) pageCount @include(if: $s) } }",
     "{ item { id title boxes { text } } one { text x0 } }",
     "{ item { shout title } }",
+    "{ items { __typename ident title } }",
     "{ items { __typename id boxes { __typename x0 } } }",
 ]
 
@@ -163,6 +173,10 @@ def test_the_cases_handed_back_do_fail_and_report() -> None:
     assert ("items", 5, "boxes", 0, "x0") in paths  # "wide" is no Float
     assert found["data"]["items"][4]["pageCount"] == 1  # True serializes as 1
     assert found["data"]["items"][0]["boxes"][0]["x0"] == 1.5
+    idents = _run(_schema(), Executor, "{ items { ident } }")
+    assert {tuple(json.loads(e)["path"]) for e in idents["errors"]} == {
+        ("items", 4, "ident"), ("items", 5, "ident"),  # None in a non-null field; it raised
+    }  # fmt: skip
     second = _run(_schema(), Executor, QUERIES[1])
     assert ("items", 5, "failing") in {tuple(json.loads(e)["path"]) for e in second["errors"]}
     first = second["data"]["items"][0]
