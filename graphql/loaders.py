@@ -31,7 +31,7 @@ from graphql import (
 )
 from peewee import fn
 
-from archivist.core.db import run_db
+from archivist.core.db import run_db, select_in
 from archivist.core.models import (
     CustomField,
     CustomFieldValue,
@@ -95,63 +95,93 @@ class FieldValue(NamedTuple):
 
 
 def _documents(ids: list[int]) -> dict[int, Document]:
-    return {d.node_id: d for d in Document.select().where(Document.node.in_(ids))}
+    return {d.node_id: d for d in select_in(_documents_query, ids)}
+
+
+def _documents_query(ids: list[int]) -> Any:
+    return Document.select().where(Document.node.in_(ids))
 
 
 def _current_versions(ids: list[int]) -> dict[int, DocumentVersion]:
     """The newest version of each document (one query: a document has few versions)."""
     found: dict[int, DocumentVersion] = {}
-    for version in DocumentVersion.select().where(DocumentVersion.document.in_(ids)):
+    for version in select_in(_versions_query, ids):
         newest = found.get(version.document_id)
         if newest is None or version.number > newest.number:
             found[version.document_id] = version
     return found
 
 
+def _versions_query(ids: list[int]) -> Any:
+    return DocumentVersion.select().where(DocumentVersion.document.in_(ids))
+
+
 def _tags(ids: list[int]) -> dict[int, list[TagRow]]:
     found: dict[int, list[TagRow]] = defaultdict(list)
-    query = (
-        Tag.select(Tag.id, Tag.name, Tag.color, NodeTag.node)
-        .join(NodeTag)
-        .where(NodeTag.node.in_(ids))
-        .order_by(Tag.name, Tag.id)
-    )
-    rows = cast(Iterable[tuple[int, str, str, int]], query.tuples())
+    rows = cast(Iterable[tuple[int, str, str, int]], select_in(_tags_query, ids).tuples())
     for tag_id, name, color, node_id in rows:
         found[node_id].append(TagRow(tag_id, name, color))
     return found
 
 
+def _tags_query(ids: list[int]) -> Any:
+    return (
+        Tag.select(Tag.id, Tag.name, Tag.color, NodeTag.node)
+        .join(NodeTag)
+        .where(NodeTag.node.in_(ids))
+        .order_by(Tag.name, Tag.id)
+    )
+
+
 def _types(ids: list[int]) -> dict[int, DocumentType]:
-    return {t.id: t for t in DocumentType.select().where(DocumentType.id.in_(ids))}
+    return {t.id: t for t in select_in(_types_query, ids)}
+
+
+def _types_query(ids: list[int]) -> Any:
+    return DocumentType.select().where(DocumentType.id.in_(ids))
 
 
 def _fields(type_ids: list[int]) -> dict[int, list[CustomField]]:
     found: dict[int, list[CustomField]] = defaultdict(list)
-    query = CustomField.select().where(CustomField.document_type.in_(type_ids))
-    for field in query.order_by(CustomField.position):
+    for field in select_in(_fields_query, type_ids):
         found[field.document_type_id].append(field)
     return found
 
 
+def _fields_query(type_ids: list[int]) -> Any:
+    return (
+        CustomField.select()
+        .where(CustomField.document_type.in_(type_ids))
+        .order_by(CustomField.position)
+    )
+
+
 def _values(ids: list[int]) -> dict[int, dict[int, FieldValue]]:
     found: dict[int, dict[int, FieldValue]] = defaultdict(dict)
-    query = CustomFieldValue.select(
-        CustomFieldValue.document, CustomFieldValue.field, CustomFieldValue.value_text,
-        CustomFieldValue.value_number, CustomFieldValue.value_date, CustomFieldValue.value_bool,
-    ).where(CustomFieldValue.document.in_(ids))  # fmt: skip
-    for document_id, field_id, *value in cast(Iterable[tuple[Any, ...]], query.tuples()):
+    rows = cast(Iterable[tuple[Any, ...]], select_in(_values_query, ids).tuples())
+    for document_id, field_id, *value in rows:
         found[document_id][field_id] = FieldValue(*value)
     return found
 
 
+def _values_query(ids: list[int]) -> Any:
+    return CustomFieldValue.select(
+        CustomFieldValue.document, CustomFieldValue.field, CustomFieldValue.value_text,
+        CustomFieldValue.value_number, CustomFieldValue.value_date, CustomFieldValue.value_bool,
+    ).where(CustomFieldValue.document.in_(ids))  # fmt: skip
+
+
 def _processed(version_ids: list[int]) -> dict[int, int]:
-    query = (
+    query = select_in(_processed_query, version_ids)
+    return {row.version_id: int(getattr(row, "n")) for row in query}  # noqa: B009
+
+
+def _processed_query(version_ids: list[int]) -> Any:
+    return (
         Page.select(Page.version, fn.COUNT(Page.id).alias("n"))
         .where(Page.version.in_(version_ids) & Page.status.in_([Page.DONE, Page.FAILED]))
         .group_by(Page.version)
     )
-    return {row.version_id: int(getattr(row, "n")) for row in query}  # noqa: B009
 
 
 def _thumbnails(keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
