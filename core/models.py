@@ -98,6 +98,7 @@ class Node(BaseModel):
             (("owner_user", "special"), True),
             (("owner_group", "special"), True),
             (("parent", "title"), True),
+            (("kind", "title"), False),  # folders by the start of their title (suggestions)
         )
 
 

@@ -119,7 +119,10 @@ def test_id_rebuild_keeps_rows_references_and_indexes(migrated_database: Databas
             assert [name.split("_")[0] for name in migrate(db)] == later  # 0005 on
             rows = db.execute_sql("SELECT id, parent_id, title FROM node ORDER BY id").fetchall()
             assert [tuple(row) for row in rows] == [(1, None, "n1"), (2, 1, "n2"), (3, 2, "n3")]
-            assert {index.name for index in db.get_indexes("node")} == indexes_before
+            # The rebuild keeps every index; 0014 adds one.
+            assert {index.name for index in db.get_indexes("node")} == indexes_before | {
+                "node_kind_title"
+            }
             assert db.execute_sql("PRAGMA foreign_key_check").fetchall() == []
             assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
             db.execute_sql("DELETE FROM node WHERE id = 3")  # the highest id, purged
@@ -248,7 +251,7 @@ def test_group_tags_migration_keeps_owners_and_puts_foreign_labels_right(
                 sql("INSERT INTO custom_field_value (document_id, field_id, value_number) "
                     "VALUES (%s, %s, 12)", node, type_id)  # fmt: skip
 
-            assert [name.split("_")[0] for name in migrate(db)] == ["0013"]
+            assert [name.split("_")[0] for name in migrate(db)][:1] == ["0013"]
 
             def rows(statement: str) -> list[tuple[Any, ...]]:
                 return [tuple(row) for row in db.execute_sql(statement).fetchall()]
