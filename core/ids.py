@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from functools import lru_cache
 
 from archivist.core.errors import NotFound
 
@@ -47,7 +48,13 @@ def global_id(type_name: str, row_id: int) -> str:
     """The API id of row ``row_id`` of ``type_name`` (one of :data:`TYPES`)."""
     if type_name not in TYPES:
         raise ValueError(f"{type_name} has no global ids")
-    raw = f"{type_name}:{int(row_id)}".encode("ascii")
+    return _encoded(type_name, int(row_id))
+
+
+@lru_cache(maxsize=1 << 16)
+def _encoded(type_name: str, row_id: int) -> str:
+    # A listing or search answer holds hundreds of ids, most of them again in the next one.
+    raw = f"{type_name}:{row_id}".encode("ascii")
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from ariadne import MutationType, ObjectType, upload_scalar
@@ -27,9 +28,9 @@ from archivist.core.storage import Storage
 from archivist.graphql.connections import connection, window
 from archivist.graphql.context import Context, require_viewer
 from archivist.graphql.files import signed_url, urls_expire_at
-from archivist.graphql.loaders import load, then
+from archivist.graphql.loaders import load, then_in
 from archivist.graphql.payloads import ok, user_errors
-from archivist.graphql.plain_fields import PlainResolver
+from archivist.graphql.plain_fields import ContextResolver, PlainResolver
 
 mutation = MutationType()
 document_type = ObjectType("Document")
@@ -139,16 +140,14 @@ async def resolve_reprocess(
     return ok(document=node)
 
 
-def _with_document(info: GraphQLResolveInfo, node: Node, use: Callable[[Document], Any]) -> Any:
+def _with_document(context: Context, node: Node, use: Callable[[Document], Any]) -> Any:
     """``use`` of the node's Document row: at once when the request has it (see loaders)."""
-    return then(info, "document", node.id, use)
+    return then_in(context, "document", node.id, use)
 
 
-def _with_version(
-    info: GraphQLResolveInfo, node: Node, use: Callable[[DocumentVersion], Any]
-) -> Any:
+def _with_version(context: Context, node: Node, use: Callable[[DocumentVersion], Any]) -> Any:
     """``use`` of the document's current version: at once when the request has it."""
-    return then(info, "current_version", node.id, use)
+    return then_in(context, "current_version", node.id, use)
 
 
 async def _current_version(info: GraphQLResolveInfo, node: Node) -> DocumentVersion:
@@ -160,11 +159,11 @@ def _signed(info: GraphQLResolveInfo, path: str) -> str:
     return signed_url(info, require_viewer(info), path)
 
 
-def _document_field(attribute: str) -> Any:
-    def resolve(node: Node, info: GraphQLResolveInfo) -> Any:
-        return _with_document(info, node, lambda row: getattr(row, attribute))
+def _document_field(attribute: str) -> ContextResolver:
+    def read(node: Node, context: Context) -> Any:
+        return _with_document(context, node, attrgetter(attribute))
 
-    return resolve
+    return ContextResolver(read)
 
 
 for graphql_name, attribute in (
@@ -176,39 +175,47 @@ for graphql_name, attribute in (
     document_type.set_field(graphql_name, _document_field(attribute))
 
 
-@document_type.field("status")
-def resolve_document_status(node: Node, info: GraphQLResolveInfo) -> Any:
-    return _with_document(info, node, lambda row: str(row.status).upper())
+def _status(node: Node, context: Context) -> Any:
+    return _with_document(context, node, lambda row: str(row.status).upper())
 
 
-@document_type.field("ocrLanguages")
-def resolve_ocr_languages(node: Node, info: GraphQLResolveInfo) -> Any:
-    return _with_document(info, node, lambda row: str(row.ocr_languages).split(","))
+def _ocr_languages(node: Node, context: Context) -> Any:
+    return _with_document(context, node, lambda row: str(row.ocr_languages).split(","))
 
 
-@document_type.field("ocrMode")
-def resolve_ocr_mode(node: Node, info: GraphQLResolveInfo) -> Any:
-    return _with_document(info, node, lambda row: str(row.ocr_mode).upper())
+def _ocr_mode(node: Node, context: Context) -> Any:
+    return _with_document(context, node, lambda row: str(row.ocr_mode).upper())
 
 
-@document_type.field("ocrEngine")
-def resolve_ocr_engine(node: Node, info: GraphQLResolveInfo) -> Any:
-    return _with_document(info, node, lambda row: str(row.ocr_engine).upper())
+def _ocr_engine(node: Node, context: Context) -> Any:
+    return _with_document(context, node, lambda row: str(row.ocr_engine).upper())
 
 
-@document_type.field("currentVersion")
-def resolve_current_version(node: Node, info: GraphQLResolveInfo) -> Any:
-    return _with_version(info, node, lambda version: version)
+def _version_of(node: Node, context: Context) -> Any:
+    return _with_version(context, node, lambda version: version)
 
 
-@document_type.field("pageCount")
-def resolve_page_count(node: Node, info: GraphQLResolveInfo) -> Any:
-    return _with_version(info, node, lambda version: int(version.page_count))
+def _page_count(node: Node, context: Context) -> Any:
+    return _with_version(context, node, lambda version: int(version.page_count))
 
 
-@document_type.field("pagesProcessed")
-def resolve_pages_processed(node: Node, info: GraphQLResolveInfo) -> Any:
-    return _with_version(info, node, lambda version: then(info, "processed", version.id, int))
+def _pages_processed(node: Node, context: Context) -> Any:
+    return _with_version(
+        context, node, lambda version: then_in(context, "processed", version.id, int)
+    )
+
+
+# Functions of the row and the request's loaders alone: read the plain way in a listing.
+for graphql_name, read in (
+    ("status", _status),
+    ("ocrLanguages", _ocr_languages),
+    ("ocrMode", _ocr_mode),
+    ("ocrEngine", _ocr_engine),
+    ("currentVersion", _version_of),
+    ("pageCount", _page_count),
+    ("pagesProcessed", _pages_processed),
+):
+    document_type.set_field(graphql_name, ContextResolver(read))
 
 
 @document_type.field("versions")

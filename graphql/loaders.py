@@ -213,7 +213,12 @@ LOADERS: dict[str, tuple[Callable[[list[Any]], dict[Any, Any]], Any]] = {
 
 def loader(info: GraphQLResolveInfo, name: str) -> BatchLoader[Any, Any]:
     """The request's loader called ``name`` (see :data:`LOADERS`)."""
-    loaders: dict[str, Any] = info.context.loaders
+    return context_loader(info.context, name)
+
+
+def context_loader(context: Any, name: str) -> BatchLoader[Any, Any]:
+    """The loader called ``name`` of the request whose context this is."""
+    loaders: dict[str, Any] = context.loaders
     if name not in loaders:
         fetch, default = LOADERS[name]
         loaders[name] = BatchLoader(fetch, default)
@@ -240,13 +245,20 @@ def then(info: GraphQLResolveInfo, name: str, key: Any, use: Callable[[Any], Any
     """``use`` of the value loader ``name`` holds for ``key``: at once when the request has
     it already (primed by a listing, or loaded before), else an awaitable of it (graphql-core
     awaits what a resolver returns). ``use`` may itself return an awaitable."""
-    future = loader(info, name).cache.get(key)
+    return then_in(info.context, name, key, use)
+
+
+def then_in(context: Any, name: str, key: Any, use: Callable[[Any], Any]) -> Any:
+    """:func:`then` in the request whose context this is (for a
+    :class:`~archivist.graphql.plain_fields.ContextResolver`)."""
+    batch = context_loader(context, name)
+    future = batch.cache.get(key)
     done = future is not None and future.done() and not future.cancelled()
     if done and future is not None and future.exception() is None:
         return use(future.result())
 
     async def later() -> Any:
-        found = use(await load(info, name, key))
+        found = use(await batch.load(key))
         return await found if inspect.isawaitable(found) else found
 
     return later()

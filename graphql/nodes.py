@@ -39,7 +39,7 @@ from archivist.core.processing import current_version
 from archivist.core.tags import get_tag
 from archivist.core.users import Viewer
 from archivist.graphql.context import require_viewer
-from archivist.graphql.plain_fields import SourceResolver
+from archivist.graphql.plain_fields import SourceResolver, SourceTypeResolver
 
 query = QueryType()
 node_interface = InterfaceType("Node")
@@ -70,10 +70,10 @@ def type_name(value: Any) -> str | None:
     return MODEL_TYPES.get(type(value))
 
 
-@node_interface.type_resolver
-@item_interface.type_resolver
-def resolve_node_type(value: Any, *_: Any) -> str | None:
-    return type_name(value)
+# A function of the value alone: the plain way completes a listing's items without a resolve info.
+resolve_node_type = SourceTypeResolver(type_name)
+node_interface.set_type_resolver(resolve_node_type)
+item_interface.set_type_resolver(resolve_node_type)
 
 
 # Types whose ``id`` is not their row's: a page's is its identity across versions.

@@ -35,9 +35,10 @@ from archivist.core.queue import enqueue_index, redis_connection
 from archivist.core.users import Viewer
 from archivist.graphql.connections import connection, window
 from archivist.graphql.context import Context, require_viewer
-from archivist.graphql.loaders import fetch_for_rows, prime_all, then, wanted_loaders
+from archivist.graphql.loaders import fetch_for_rows, prime_all, then_in, wanted_loaders
 from archivist.graphql.nodes import item_interface  # one binding per type: its resolve_type
 from archivist.graphql.payloads import ok, user_errors
+from archivist.graphql.plain_fields import ContextResolver, SourceResolver
 
 query = QueryType()
 mutation = MutationType()
@@ -312,9 +313,15 @@ async def resolve_children(
     return connection(page, total, listing)
 
 
-@item_interface.field("tags")
-def resolve_tags(node: Node, info: GraphQLResolveInfo) -> Any:
-    return then(info, "tags", node.id, lambda found: found)
+def _tags_of(node: Node, context: Context) -> Any:
+    return then_in(context, "tags", node.id, _same)
+
+
+def _same(found: Any) -> Any:
+    return found
+
+
+item_interface.set_field("tags", ContextResolver(_tags_of))
 
 
 @item_interface.field("breadcrumb")
@@ -450,48 +457,50 @@ async def resolve_set_values(
     )  # fmt: skip
 
 
-@document_type.field("documentType")
-def resolve_document_type(node: Node, info: GraphQLResolveInfo) -> Any:
+def _document_type_of(node: Node, context: Context) -> Any:
     def of(document: Any) -> Any:
         if document is None or document.document_type_id is None:
             return None
-        return then(info, "document_type", document.document_type_id, lambda found: found)
+        return then_in(context, "document_type", document.document_type_id, _same)
 
-    return then(info, "document", node.id, of)
+    return then_in(context, "document", node.id, of)
 
 
-@document_type.field("customFields")
-def resolve_custom_fields(node: Node, info: GraphQLResolveInfo) -> Any:
+def _custom_fields_of(node: Node, context: Context) -> Any:
     def of(document: Any) -> Any:
         if document is None or document.document_type_id is None:
             return []
-        return then(
-            info, "fields", document.document_type_id,
-            lambda fields: then(info, "values", node.id, lambda values: [
+        return then_in(
+            context, "fields", document.document_type_id,
+            lambda fields: then_in(context, "values", node.id, lambda values: [
                 {"field": field, "value": doctypes.format_value(field, values[field.id])
                  if field.id in values else None}
                 for field in fields
             ]),
         )  # fmt: skip
 
-    return then(info, "document", node.id, of)
+    return then_in(context, "document", node.id, of)
 
 
-@document_type_type.field("fields")
-def resolve_type_fields(row: DocumentType, info: GraphQLResolveInfo) -> Any:
-    return then(info, "fields", row.id, lambda found: found)
+def _type_fields_of(row: DocumentType, context: Context) -> Any:
+    return then_in(context, "fields", row.id, _same)
 
 
-@custom_field_type.field("kind")
-def resolve_field_kind(field: CustomField, *_: Any) -> str:
+def _field_kind(field: CustomField) -> str:
     return str(field.kind).upper()
 
 
-@custom_field_type.field("options")
-def resolve_field_options(field: CustomField, *_: Any) -> list[str]:
+def _field_options(field: CustomField) -> list[str]:
     options: list[str] = json.loads(field.options)
     return options
 
+
+# Functions of the row and the request's loaders alone: read the plain way in a listing.
+document_type.set_field("documentType", ContextResolver(_document_type_of))
+document_type.set_field("customFields", ContextResolver(_custom_fields_of))
+document_type_type.set_field("fields", ContextResolver(_type_fields_of))
+custom_field_type.set_field("kind", SourceResolver(_field_kind))
+custom_field_type.set_field("options", SourceResolver(_field_options))
 
 bindables = [
     query,

@@ -15,12 +15,25 @@ from enum import Enum
 from typing import Any
 
 import pytest
-from ariadne import EnumType, ObjectType, QueryType, make_executable_schema
+from ariadne import (
+    EnumType,
+    InterfaceType,
+    ObjectType,
+    QueryType,
+    ScalarType,
+    make_executable_schema,
+)
 from ariadne.resolvers import resolve_to
 from graphql import Executor, GraphQLObjectType, execute, parse
 
 from archivist.graphql.handlers import ArchivistExecutionContext
-from archivist.graphql.plain_fields import PlainResolver, SourceResolver, mark_plain_fields
+from archivist.graphql.plain_fields import (
+    ContextResolver,
+    PlainResolver,
+    SourceResolver,
+    SourceTypeResolver,
+    mark_plain_fields,
+)
 from archivist.graphql.schema import build_schema
 
 SDL = """
@@ -40,7 +53,34 @@ type Item {
   failing: String!
   nested: Item
 }
-type Query { items: [Item]! item: Item one: Box }
+type Query {
+  items: [Item]!
+  item: Item
+  one: Box
+  things: [Thing]!
+  strictThings: [Thing!]
+  tray: Tray
+}
+interface Thing { id: ID! name: String }
+type Pen implements Thing { id: ID! name: String ink: String! }
+type Cup implements Thing { id: ID! name: String size: Int boxes: [Box!]! }
+type Tray {
+  counts: [Int!]
+  maybeCounts: [Int]
+  grid: [[Box]]
+  strictBox: Box!
+  lost: Box!
+  single: Box
+  fromContext: String
+  laterBox: Box
+  pens: [Pen!]!
+  notAList: [Int]
+  failing: Box
+  things: [Thing]!
+  odds: [Odd]
+  laterBoxes: [Box]
+}
+scalar Odd
 """
 
 
@@ -122,6 +162,116 @@ def _schema() -> Any:
     return schema
 
 
+def _things() -> list[Any]:
+    return [
+        {"kind": "Pen", "id": 1, "name": "blue", "ink": "blue"},
+        Row(kind="Cup", id=2, name="mug", size=3, boxes=[{"text": "a", "x0": 1, "confidence": 1,
+            "count": 1}]),
+        {"kind": "Pen", "id": 3, "name": "empty", "ink": None},  # a missing non-null
+        {"kind": "Plate", "id": 4, "name": "not a Thing"},  # a type name of no Thing
+        {"kind": None, "id": 5},  # no type name at all
+        {"kind": "Box", "id": 8, "text": "a Box, no Thing"},
+        {"kind": "Cup", "id": 6, "boxes": [{"text": None, "x0": 1, "confidence": 1,
+            "count": 1}]},  # a box's non-null text missing: the cup's boxes go null
+    ]  # fmt: skip
+
+
+def _tray() -> dict[str, Any]:
+    box = {"text": "t", "x0": 2, "confidence": 0.5, "count": 7}
+    return {
+        "counts": (1, 2, 3),
+        "maybe_counts": [1, "two", 3],
+        "grid": [[box, None], [], None],
+        "strict_box": box,
+        "lost": None,
+        "single": {"text": "s", "x0": "wide", "confidence": 1, "count": 1},
+        "later_box": _later(box),
+        "pens": [{"kind": "Pen", "id": 7, "ink": "red"}],
+        "not_a_list": 5,
+        "failing": ValueError("no box"),
+        "things": _things(),
+        "odds": [1, 3, 4],  # Odd serializes even numbers to None
+        "later_boxes": [box, _later(box)],
+    }
+
+
+def _context_schema() -> Any:
+    """Types completed as trees: an interface read by a SourceTypeResolver, fields read with
+    the request's context, lists of leaves, lists of lists, awaitables, errors."""
+    query = QueryType()
+    query.set_field("things", lambda *_: _things())
+    query.set_field("strictThings", lambda *_: [*_things()[:2], None])
+    query.set_field("tray", lambda *_: _tray())
+    thing = InterfaceType("Thing")
+    thing.set_type_resolver(
+        SourceTypeResolver(lambda value: value["kind"] if isinstance(value, dict) else value.kind)
+    )
+    tray = ObjectType("Tray")
+
+    def from_context(parent: Any, context: Any) -> Any:
+        if context["mood"] == "raise":
+            raise ValueError("no mood")
+        return f"{context['mood']} {len(parent['counts'])}"
+
+    tray.set_field("fromContext", ContextResolver(from_context))
+    tray.set_field("laterBox", ContextResolver(lambda parent, _context: parent["later_box"]))
+    tray.set_field("failing", ContextResolver(lambda parent, _context: parent["failing"]))
+    box = ObjectType("Box")
+    box.set_field("x0", PlainResolver("x0"))
+    odd = ScalarType("Odd", serializer=lambda value: value if value % 2 else None)
+    return make_executable_schema(SDL, query, thing, tray, box, odd, convert_names_case=True)
+
+
+TREE_QUERIES = [
+    "{ things { __typename id name ... on Pen { ink } ... on Cup { size boxes { text x0 } } } }",
+    "{ strictThings { id } }",
+    "{ tray { counts maybeCounts grid { text count } strictBox { text } single { x0 } } }",
+    "{ tray { lost { text } } }",
+    "{ tray { fromContext laterBox { text x0 } pens { id ink } notAList failing { text } } }",
+    "{ tray { pens { __typename ... on Thing { id } } } things { ... on Cup { id } } }",
+    "{ tray { things { __typename id ... on Pen { ink } ... on Cup { boxes { text x0 } } } } }",
+    "{ tray { odds } }",
+    "{ tray { laterBoxes { text } } }",
+]
+
+
+@pytest.mark.parametrize("mood", ["calm", "raise"])
+@pytest.mark.parametrize("document", TREE_QUERIES)
+def test_trees_answer_as_graphql_core(document: str, mood: str) -> None:
+    context = {"mood": mood}
+    expected = _run(_context_schema(), Executor, document, context)
+    schema = _context_schema()
+    mark_plain_fields(schema)
+    found = _run(schema, ArchivistExecutionContext, document, context)
+    assert found == expected
+    assert json.dumps(found["data"]) == json.dumps(expected["data"])
+
+
+def test_the_tree_cases_do_fail_and_report() -> None:
+    found = _run(_context_schema(), Executor, TREE_QUERIES[0])
+    paths = {tuple(json.loads(e)["path"]) for e in found["errors"]}
+    # Pen 3's ink is missing; Plate names no type, 5 none, Box one that is no Thing.
+    assert {("things", 2, "ink"), ("things", 3), ("things", 4), ("things", 5)} <= paths
+    assert ("things", 6, "boxes", 0, "text") in paths
+    assert found["data"]["things"][1]["boxes"] == [{"text": "a", "x0": 1.0}]
+    tray = _run(_context_schema(), Executor, TREE_QUERIES[2])
+    assert ("tray", "maybeCounts", 1) in {tuple(json.loads(e)["path"]) for e in tray["errors"]}
+    assert tray["data"]["tray"]["counts"] == [1, 2, 3]
+    lost = _run(_context_schema(), Executor, TREE_QUERIES[3])
+    assert lost["data"] == {"tray": None}  # the non-null box's null reaches the tray
+    later = _run(_context_schema(), Executor, TREE_QUERIES[4], {"mood": "calm"})
+    assert later["data"]["tray"]["laterBox"] == {"text": "t", "x0": 2.0}
+    assert later["data"]["tray"]["fromContext"] == "calm 3"
+    on_tray = _run(_context_schema(), Executor, TREE_QUERIES[6])
+    paths = {tuple(json.loads(e)["path"]) for e in on_tray["errors"]}
+    assert {("tray", "things", 3), ("tray", "things", 4), ("tray", "things", 5)} <= paths
+    assert on_tray["data"]["tray"]["things"][0] == {"__typename": "Pen", "id": "1", "ink": "blue"}
+    odds = _run(_context_schema(), Executor, TREE_QUERIES[7])
+    assert odds["data"]["tray"]["odds"] == [1, 3, None]
+    boxes = _run(_context_schema(), Executor, TREE_QUERIES[8])
+    assert boxes["data"]["tray"]["laterBoxes"] == [{"text": "t"}, {"text": "t"}]
+
+
 QUERIES = [
     "{ items { id title pageCount boxes { text x0 y0 confidence color count } } }",
     '{ items { id maybeBoxes { text x0 } computed later failing label(prefix: "> ") } }',
@@ -134,10 +284,10 @@ QUERIES = [
 ]
 
 
-def _run(schema: Any, executor: type[Executor], document: str) -> Any:
+def _run(schema: Any, executor: type[Executor], document: str, context: Any = None) -> Any:
     async def run() -> Any:
         result = execute(schema, parse(document), variable_values={"s": True},
-                         executor_class=executor)  # fmt: skip
+                         context_value=context, executor_class=executor)  # fmt: skip
         if hasattr(result, "__await__"):
             result = await result
         return {
