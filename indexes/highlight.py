@@ -12,7 +12,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import compress, repeat
+from itertools import compress, filterfalse, repeat
 from operator import itemgetter, methodcaller
 
 from archivist.indexes.analysis import fold, is_cjk, normalize, words_and_edges
@@ -134,7 +134,9 @@ class Highlighter:
         # decide each written form once per language and search.
         decided = self._decided.setdefault(language, {})
         distinct = dict.fromkeys(forms)  # in order of first appearance
-        if new := distinct.keys() - decided.keys():
+        # Not ``distinct.keys() - decided.keys()``: that walks every form the search has
+        # decided so far (thousands by its last hits), this only the page's.
+        if new := list(filterfalse(decided.__contains__, distinct)):
             self._decide(new, language, decided)
         matched = tuple(compress(distinct, map(decided.__getitem__, distinct)))
         hits = list(map(decided.__getitem__, forms)) if matched else []
