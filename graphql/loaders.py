@@ -6,7 +6,7 @@ the rest of the request.
 
 A listing does better still: it reads what its rows' selected fields need in the same worker
 thread call as the rows (:func:`fetch_for_rows`) and primes the loaders with it, and the
-resolvers then answer at once through :func:`then`, without a coroutine or a task per field
+resolvers then answer at once through :func:`then_in`, without a coroutine or a task per field
 (a page of 100 documents resolves thousands of fields). Rows that only feed a field's value
 are read as tuples, without building a model object each.
 """
@@ -241,16 +241,12 @@ def prime(info: GraphQLResolveInfo, name: str, values: Iterable[tuple[Any, Any]]
             batch.cache[key] = future
 
 
-def then(info: GraphQLResolveInfo, name: str, key: Any, use: Callable[[Any], Any]) -> Any:
-    """``use`` of the value loader ``name`` holds for ``key``: at once when the request has
-    it already (primed by a listing, or loaded before), else an awaitable of it (graphql-core
-    awaits what a resolver returns). ``use`` may itself return an awaitable."""
-    return then_in(info.context, name, key, use)
-
-
 def then_in(context: Any, name: str, key: Any, use: Callable[[Any], Any]) -> Any:
-    """:func:`then` in the request whose context this is (for a
-    :class:`~archivist.graphql.plain_fields.ContextResolver`)."""
+    """``use`` of the value loader ``name`` of the request whose context this is holds for
+    ``key``: at once when the request has it already (primed by a listing, or loaded before),
+    else an awaitable of it (graphql-core awaits what a resolver returns). ``use`` may itself
+    return an awaitable. Needs no resolve info: a
+    :class:`~archivist.graphql.plain_fields.ContextResolver` calls it."""
     batch = context_loader(context, name)
     future = batch.cache.get(key)
     done = future is not None and future.done() and not future.cancelled()

@@ -456,7 +456,7 @@ class PlainFieldsExecutionContext(Executor):
             raise
         if not waiting:
             return completed
-        return self._gathered_items(completed, waiting)
+        return self._gathered(completed, waiting)
 
     async def _settled(
         self, awaitable: Any, return_type: GraphQLOutputType, details: Any, path: Path
@@ -468,17 +468,13 @@ class PlainFieldsExecutionContext(Executor):
             self.handle_field_error(raw_error, return_type, details, path)
             return None
 
-    async def _gathered_items(self, completed: list[Any], waiting: list[int]) -> list[Any]:
-        awaited = await gather_with_cancel(*(completed[index] for index in waiting))
-        for index, item in zip(waiting, awaited, strict=True):
-            completed[index] = item
-        return completed
-
-    async def _gathered(self, results: dict[str, Any], awaitable_fields: list[str]) -> Any:
-        """``results`` with its awaitable values awaited, as graphql-core's execute_fields."""
-        if len(awaitable_fields) == 1:
-            results[awaitable_fields[0]] = await results[awaitable_fields[0]]
+    async def _gathered(self, results: Any, waiting: list[Any]) -> Any:
+        """``results`` (a field's values by response name, or a list's items) with the
+        values at ``waiting`` (names or indexes) awaited, as graphql-core gathers them."""
+        if len(waiting) == 1:
+            results[waiting[0]] = await results[waiting[0]]
             return results
-        awaited = await gather_with_cancel(*(results[name] for name in awaitable_fields))
-        results.update(zip(awaitable_fields, awaited, strict=True))
+        awaited = await gather_with_cancel(*(results[key] for key in waiting))
+        for key, value in zip(waiting, awaited, strict=True):
+            results[key] = value
         return results
