@@ -139,6 +139,10 @@ def upload_document(
         if not options.allow_duplicate:
             existing = find_duplicate(folder, original_hash, viewer)
             if existing is not None:
+                # An upload with the same key may have committed since the key was looked
+                # up above: its document is this upload's answer, not a duplicate.
+                if digest is not None and (earlier := earlier_upload(viewer, digest)):
+                    return Node.get_by_id(earlier)
                 raise DuplicateDocument(existing)
         limits = ImageLimits(
             MAX_IMAGE_PIXELS, settings.max_upload_pixels, settings.max_upload_pages

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from pathlib import Path
@@ -12,8 +13,11 @@ from samples import text_pdf
 from starlette.testclient import TestClient
 from support import login, row_id
 
+from archivist.core import documents
 from archivist.core.db import database
+from archivist.core.documents import UploadOptions, upload_document
 from archivist.core.models import Node
+from archivist.core.settings import Settings
 
 UPLOAD = """mutation($file: Upload!, $key: String, $allow: Boolean) {
   uploadDocument(file: $file, idempotencyKey: $key, allowDuplicate: $allow) {
@@ -98,4 +102,31 @@ def test_the_same_key_at_the_same_moment_makes_one_document(
     assert len(results) == 4
     assert all(result["errors"] == [] for result in results), results
     assert len({result["document"]["id"] for result in results}) == 1
+    assert documents_titled("letter") == ["letter"]
+
+
+def test_a_key_committed_between_the_checks_is_not_a_duplicate(
+    client: TestClient, make_user, tmp_path: Path, settings: Settings, monkeypatch: Any
+) -> None:
+    """The race of the test above, made certain: the other upload with the same key commits
+    after this one looked the key up and before it looks for a duplicate of the file."""
+    make_user("alice")
+    content = text_pdf(tmp_path / "letter.pdf", [["Dear", "Sir"]]).read_bytes()
+    token = login(client, "alice")
+    real = documents.find_duplicate
+    first: list[int] = []
+    started: list[bool] = []
+
+    def other_upload_commits_first(folder: Any, original_hash: str, viewer: Any) -> Any:
+        if not started:  # the other upload, whole, with the same key
+            started.append(True)
+            options = UploadOptions("letter.pdf", idempotency_key="between")
+            other = upload_document(settings, viewer, io.BytesIO(content), options, None)
+            first.append(int(other.id))
+        return real(folder, original_hash, viewer)
+
+    monkeypatch.setattr(documents, "find_duplicate", other_upload_commits_first)
+    answer = send(client, token, content, "between")
+    assert answer["errors"] == [], answer
+    assert row_id(answer["document"]["id"]) == first[0]
     assert documents_titled("letter") == ["letter"]
