@@ -23,7 +23,7 @@ import time
 from abc import abstractmethod
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, suppress
+from contextlib import AbstractContextManager, nullcontext, suppress
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
@@ -60,6 +60,7 @@ from archivist.indexes.locking import (
     DEFAULT_LOCK_TIMEOUT,
     JOB_LOCK_FILE_NAME,
     IndexLockTimeout,
+    read_lock,
     write_lock,
 )
 from archivist.indexes.query import (
@@ -166,15 +167,27 @@ class XapianEngine(SearchIndex):
         opened handle; damage that is really on disk fails every try and is raised.
         """
         for attempt in range(self.READ_TRIES):
+            last = attempt == self.READ_TRIES - 1
             try:
+                if last:
+                    with self._unovertaken():
+                        self._replace_reader()  # a revision no writer can discard meanwhile
+                        return read()
                 if attempt:
                     self._replace_reader()
                 return read()
             except self.RETRYABLE:
-                if attempt == self.READ_TRIES - 1:
+                if last:
                     raise
                 time.sleep(0.01 * attempt)  # let the writer finish its commit
         raise AssertionError("unreachable")
+
+    def _unovertaken(self) -> AbstractContextManager[None]:
+        """What a read's last try holds so that no writer commits during it (writers
+        committing in a loop would otherwise overtake a slow reader every time: seen with
+        32 clients and a writer on 2 cores). Nothing here: a remote index's writers are
+        on another host."""
+        return nullcontext()
 
     def _replace_reader(self) -> None:
         old, self._reader = self._reader, None
@@ -417,6 +430,10 @@ class XapianIndex(XapianEngine):
 
     def job_lock(self) -> AbstractContextManager[None]:
         return write_lock(self.path, self.lock_timeout, name=JOB_LOCK_FILE_NAME)
+
+    def _unovertaken(self) -> AbstractContextManager[None]:
+        # The write lock, shared: writers wait for this one read (it was overtaken enough).
+        return read_lock(self.path, self.lock_timeout)
 
     def _writable(self, flags: int) -> Any:
         # Our lock serializes our own writers; this loop only waits out a writer that does
