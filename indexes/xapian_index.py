@@ -18,12 +18,14 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import queue
 import shutil
+import threading
 import time
 from abc import abstractmethod
 from collections import Counter, deque
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext, suppress
+from collections.abc import Callable, Generator, Mapping, Sequence
+from contextlib import AbstractContextManager, closing, nullcontext, suppress
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
@@ -397,17 +399,74 @@ class XapianEngine(SearchIndex):
         commit whatever was done so far)."""
         database.begin_transaction()
         try:
-            for document_id, records in documents.items():
-                # Deleting by a term costs a postlist walk even when nothing has it (a new
-                # document): a third of the time of adding a page.
-                if database.term_exists(unique := f"Q{document_id}"):
-                    database.delete_document(unique)
-                for record in records:
-                    database.add_document(_document(record))
+            with closing(_built(documents)) as each:  # a failure here stops the builder
+                for document_id, built in each:
+                    # Deleting by a term costs a postlist walk even when nothing has it (a
+                    # new document): a third of the time of adding a page.
+                    if database.term_exists(unique := f"Q{document_id}"):
+                        database.delete_document(unique)
+                    for document in built:
+                        database.add_document(document)
             database.commit_transaction()
         except BaseException:
             database.cancel_transaction()
             raise
+
+
+# A write of at least this many pages builds its Xapian documents in a helper thread.
+BUILD_AHEAD_FROM = 64
+# How many documents that thread may be ahead of the writer (bounds the memory it holds).
+_BUILT_AHEAD = 64
+_DONE = object()
+
+
+def _built(
+    documents: Mapping[int, Sequence[PageRecord]],
+) -> Generator[tuple[int, list[Any]], None, None]:
+    """Each document's id with its pages' ``xapian.Document`` objects, in order.
+
+    Building a page's document (the analysis, in Python) takes about as long as Xapian's
+    ``add_document`` (in C++, which lets the GIL go), so a large write builds in a helper
+    thread while the caller adds what was built before: the two overlap on two cores. Each
+    built document is handed over once, never used by two threads at once; the stemmers are
+    per thread (see ``build_stemmer_cache``). What the builder raises is raised here.
+    """
+    if sum(map(len, documents.values())) < BUILD_AHEAD_FROM:
+        for document_id, records in documents.items():
+            yield document_id, [_document(record) for record in records]
+        return
+    handed: queue.Queue[Any] = queue.Queue(maxsize=_BUILT_AHEAD)
+    stop = threading.Event()
+
+    def hand(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handed.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def build() -> None:
+        try:
+            for document_id, records in documents.items():
+                if not hand((document_id, [_document(record) for record in records])):
+                    return
+        except BaseException as error:  # raised in the writer's thread
+            hand(error)
+            return
+        hand(_DONE)
+
+    builder = threading.Thread(target=build, name="xapian-build", daemon=True)
+    builder.start()
+    try:
+        while (item := handed.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()  # the writer failed or stopped early: the builder gives up
+        builder.join()
 
 
 class XapianIndex(XapianEngine):
