@@ -110,6 +110,11 @@ def serving(settings: Settings, tmp_path: Path, **env: str) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=20)
         log.close()
+        # Shown with the test's output when it fails: the server's account of an internal
+        # error (a client sees only "Internal server error").
+        text = (tmp_path / "serve.log").read_text(errors="replace")
+        if "Traceback" in text:
+            print(f"--- last traceback in serve.log ---\n{text[text.rfind('Traceback') :][-4000:]}")
 
 
 @pytest.fixture
