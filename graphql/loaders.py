@@ -172,8 +172,8 @@ def _values_query(ids: list[int]) -> Any:
 
 
 def _processed(version_ids: list[int]) -> dict[int, int]:
-    query = select_in(_processed_query, version_ids)
-    return {row.version_id: int(getattr(row, "n")) for row in query}  # noqa: B009
+    rows = cast(Iterable[tuple[int, int]], select_in(_processed_query, version_ids).tuples())
+    return {version_id: int(count) for version_id, count in rows}
 
 
 def _processed_query(version_ids: list[int]) -> Any:
