@@ -28,6 +28,7 @@ from archivist.core.permissions import (
     permissions_on,
     require_fits,
     require_permission,
+    seen_labels,
 )
 from archivist.core.users import Viewer
 
@@ -55,6 +56,19 @@ def get_type(viewer: Viewer, type_id: str | int, field: str = "id") -> DocumentT
     row = DocumentType.get_or_none(
         (DocumentType.id == parse_id(type_id, field, ("DocumentType",)))
         & owned_labels(viewer, DocumentType)
+    )
+    if row is None:
+        raise NotFound("document type", field)
+    return row
+
+
+def seen_type(viewer: Viewer, type_id: str | int, field: str = "id") -> DocumentType:
+    """A document type the viewer may see (see :func:`seen_labels`: theirs, or a document's
+    they may read); raises NotFound for any other. For reading only: changes take
+    :func:`get_type`."""
+    row = DocumentType.get_or_none(
+        (DocumentType.id == parse_id(type_id, field, ("DocumentType",)))
+        & seen_labels(viewer, DocumentType)
     )
     if row is None:
         raise NotFound("document type", field)

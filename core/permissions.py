@@ -28,12 +28,12 @@ import ipaddress
 from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
-from peewee import Expression
+from peewee import Expression, fn
 
 from archivist.core.db import database
 from archivist.core.errors import NotFound, UserFacingError
 from archivist.core.ids import decode_id
-from archivist.core.models import DocumentType, Node, Tag
+from archivist.core.models import Document, DocumentType, Node, NodeTag, Tag
 from archivist.core.settings import Settings
 from archivist.core.users import Viewer
 
@@ -248,6 +248,32 @@ def owned_labels(viewer: Viewer, model: Label) -> Expression:
     clause: Expression = model.owner_user == viewer.id
     if viewer.group_ids:
         clause = clause | model.owner_group.in_(sorted(viewer.group_ids))
+    return clause
+
+
+def seen_labels(viewer: Viewer, model: Label) -> Expression:
+    """A WHERE clause over Tag or DocumentType: those the viewer may know of (see, never
+    change): their own and their groups' as their role allows (``tag.view``,
+    ``document_type.view``), and any on a node they may read (a shared or group document
+    shows its tags and type, so ``node(id)`` finds what the document showed)."""
+    on_readable: Any
+    if model is Tag:
+        on_readable = (
+            NodeTag.select(NodeTag.id)
+            .join(Node, on=(NodeTag.node == Node.id))
+            .where((NodeTag.tag == Tag.id) & readable_by(viewer))
+        )
+        permission = "tag.view"
+    else:
+        on_readable = (
+            Document.select(Document.node)
+            .join(Node, on=(Document.node == Node.id))
+            .where((Document.document_type == DocumentType.id) & readable_by(viewer))
+        )
+        permission = "document_type.view"
+    clause: Any = fn.EXISTS(on_readable)
+    if permission in viewer.permissions:
+        clause = owned_labels(viewer, model) | clause
     return clause
 
 

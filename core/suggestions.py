@@ -1,9 +1,9 @@
 """What a search box completes besides words: the names of tags, folders and document types
 the viewer may see, and the facet objects of a search (see ``archivist.graphql.search``).
 
-A viewer sees a tag or document type that is their own (as their role allows: ``tag.view``,
-``document_type.view``) or that is on a document they may read (a shared or group document
-shows its tags and type); a folder they may read (:func:`readable_by`). Nothing else is
+A viewer sees a tag or document type that is their own or their groups' (as their role allows:
+``tag.view``, ``document_type.view``) or that is on a document they may read (see
+:func:`seen_labels`); a folder they may read (:func:`readable_by`). Nothing else is
 named, so a name typed into the box never tells whether someone else has such a thing.
 """
 
@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 from peewee import fn
 
 from archivist.core.db import select_cached
-from archivist.core.models import Document, DocumentType, Node, NodeTag, Tag
-from archivist.core.permissions import readable_by
+from archivist.core.models import Document, DocumentType, Node, Tag
+from archivist.core.permissions import readable_by, seen_labels
 from archivist.core.users import Viewer
 
 R = TypeVar("R")
@@ -88,22 +88,14 @@ def _unique(rows: list[R], limit: int, name: str = "name") -> list[R]:
 
 def _tags(typed: str, viewer: Viewer, limit: int) -> Any:
     """Tags named ``typed``... that the viewer may see (a select; see select_cached)."""
-    # EXISTS, not a join: one row per tag, not one per tagged document.
-    on_readable = (
-        NodeTag.select(NodeTag.id).join(Node).where((NodeTag.tag == Tag.id) & readable_by(viewer))
-    )
-    visible: Any = fn.EXISTS(on_readable)
-    if "tag.view" in viewer.permissions:
-        visible = (Tag.owner_user == viewer.id) | visible
-    rows = Tag.select().where(Tag.name.startswith(typed) & visible)
+    # seen_labels takes EXISTS, not a join: one row per tag, not one per tagged document.
+    rows = Tag.select().where(Tag.name.startswith(typed) & seen_labels(viewer, Tag))
     return rows.order_by(Tag.name, Tag.id).limit(limit * 4)
 
 
 def _types(typed: str, viewer: Viewer, limit: int) -> Any:
     """Document types named ``typed``... that the viewer may see (a select)."""
-    visible: Any = fn.EXISTS(_readable_of_type(viewer))
-    if "document_type.view" in viewer.permissions:
-        visible = (DocumentType.owner_user == viewer.id) | visible
+    visible = seen_labels(viewer, DocumentType)
     rows = DocumentType.select().where(DocumentType.name.startswith(typed) & visible)
     return rows.order_by(DocumentType.name, DocumentType.id).limit(limit * 4)
 

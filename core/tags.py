@@ -23,6 +23,7 @@ from archivist.core.permissions import (
     permissions_on,
     require_fits,
     require_permission,
+    seen_labels,
 )
 from archivist.core.users import Viewer
 
@@ -47,6 +48,15 @@ def _color(color: str | None) -> str:
 def get_tag(viewer: Viewer, tag_id: str | int, field: str = "id") -> Tag:
     """One of the viewer's tags or their groups'; raises NotFound for any other."""
     tag = Tag.get_or_none((Tag.id == parse_id(tag_id, field, ("Tag",))) & owned_labels(viewer, Tag))
+    if tag is None:
+        raise NotFound("tag", field)
+    return tag
+
+
+def seen_tag(viewer: Viewer, tag_id: str | int, field: str = "id") -> Tag:
+    """A tag the viewer may see (see :func:`seen_labels`: theirs, or on a document they may
+    read); raises NotFound for any other. For reading only: changes take :func:`get_tag`."""
+    tag = Tag.get_or_none((Tag.id == parse_id(tag_id, field, ("Tag",))) & seen_labels(viewer, Tag))
     if tag is None:
         raise NotFound("tag", field)
     return tag

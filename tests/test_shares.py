@@ -268,3 +268,68 @@ def test_a_share_whose_role_cannot_view_shows_nothing(client: TestClient, make_u
     seen = call(client, bob_token, "query($id: ID!) { node(id: $id) { ... on Share { node { id } } } }",
                 id=share)  # fmt: skip
     assert seen["node"] == {"node": None}
+
+
+LABELS = """query($id: ID!) { node(id: $id) { ... on Document { tags { id name }
+  documentType { id name } } } }"""
+LABEL = """query($id: ID!) { node(id: $id) { __typename ... on Tag { name color }
+  ... on DocumentType { name fields { name } } } }"""
+
+
+def test_a_shared_documents_tags_and_type_are_found_by_id_only_while_shared(
+    client: TestClient, make_user: Any
+) -> None:
+    """What a shared document shows (its owner's tags and type) ``node(id)`` finds too, as
+    Relay clients refetch it; the owner's other labels stay unknown, nothing becomes
+    changeable, and revoking the share takes them away again."""
+    alice, alice_token = person(make_user, client, "alice")
+    bob, bob_token = person(make_user, client, "bob")
+    _, carol_token = person(make_user, client, "carol")
+    tag = """mutation($n: String!) { createTag(name: $n, color: "#aa0000") { tag { id } } }"""
+    paid = call(client, alice_token, tag, n="Paid")["createTag"]["tag"]["id"]
+    hidden = call(client, alice_token, tag, n="Hidden")["createTag"]["tag"]["id"]
+    kinds = """mutation($n: String!) { createDocumentType(name: $n, fields: [{name: "Total",
+      kind: MONETARY}]) { documentType { id } errors { code } } }"""
+    invoice = call(client, alice_token, kinds, n="Invoice")["createDocumentType"]
+    invoice = invoice["documentType"]["id"]
+    contract = call(client, alice_token, kinds, n="Contract")["createDocumentType"]
+    contract = contract["documentType"]["id"]
+    with database.connection_context():
+        bill = make_document(special(alice.id), alice.id, "bill", ["text"])
+    bill_id = gid("Document", bill)
+    tagged = call(client, alice_token, """mutation($n: [ID!]!, $t: [ID!]!) {
+      tagNodes(nodeIds: $n, tagIds: $t) { errors { code } } }""", n=[bill_id], t=[paid])
+    assert tagged["tagNodes"]["errors"] == []
+    typed = call(client, alice_token, """mutation($d: ID!, $t: ID) {
+      setDocumentType(documentId: $d, typeId: $t) { errors { code } } }""", d=bill_id, t=invoice)
+    assert typed["setDocumentType"]["errors"] == []
+    # Before the share bob knows none of them.
+    for label in (paid, hidden, invoice, contract):
+        assert call(client, bob_token, LABEL, id=label)["node"] is None
+    share = call(client, alice_token, SHARE, n=bill_id, r=role_id("Viewer"), u=gid("User", bob.id))
+    share = share["shareNode"]["share"]["id"]
+    shown = call(client, bob_token, LABELS, id=bill_id)["node"]
+    assert shown == {
+        "tags": [{"id": paid, "name": "Paid"}],
+        "documentType": {"id": invoice, "name": "Invoice"},
+    }
+    assert call(client, bob_token, LABEL, id=paid)["node"] == {
+        "__typename": "Tag", "name": "Paid", "color": "#aa0000",
+    }  # fmt: skip
+    assert call(client, bob_token, LABEL, id=invoice)["node"] == {
+        "__typename": "DocumentType", "name": "Invoice", "fields": [{"name": "Total"}],
+    }  # fmt: skip
+    # Not on the shared document: unknown, as to a stranger, who knows none of them.
+    assert call(client, bob_token, LABEL, id=hidden)["node"] is None
+    assert call(client, bob_token, LABEL, id=contract)["node"] is None
+    for label in (paid, hidden, invoice, contract):
+        assert call(client, carol_token, LABEL, id=label)["node"] is None
+    # Seeing is not changing: the sharee's edits find nothing.
+    renamed = call(client, bob_token, """mutation($id: ID!) { updateTag(id: $id, name: "Mine")
+      { errors { code } } }""", id=paid)  # fmt: skip
+    assert codes(renamed["updateTag"]) == ["NOT_FOUND"]
+    # The owner's own still work, and the share's end takes the labels away from bob.
+    assert call(client, alice_token, LABEL, id=hidden)["node"]["name"] == "Hidden"
+    assert call(client, alice_token, REVOKE, id=share)["revokeShare"]["errors"] == []
+    assert call(client, bob_token, LABEL, id=paid)["node"] is None
+    assert call(client, bob_token, LABEL, id=invoice)["node"] is None
