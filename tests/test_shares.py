@@ -274,6 +274,10 @@ LABELS = """query($id: ID!) { node(id: $id) { ... on Document { tags { id name }
   documentType { id name } } } }"""
 LABEL = """query($id: ID!) { node(id: $id) { __typename ... on Tag { name color }
   ... on DocumentType { name fields { name } } } }"""
+TAG_NODES = """mutation($n: [ID!]!, $t: [ID!]!) {
+  tagNodes(nodeIds: $n, tagIds: $t) { errors { code } } }"""
+SET_TYPE = """mutation($d: ID!, $t: ID) {
+  setDocumentType(documentId: $d, typeId: $t) { errors { code } } }"""
 
 
 def test_a_shared_documents_tags_and_type_are_found_by_id_only_while_shared(
@@ -297,11 +301,9 @@ def test_a_shared_documents_tags_and_type_are_found_by_id_only_while_shared(
     with database.connection_context():
         bill = make_document(special(alice.id), alice.id, "bill", ["text"])
     bill_id = gid("Document", bill)
-    tagged = call(client, alice_token, """mutation($n: [ID!]!, $t: [ID!]!) {
-      tagNodes(nodeIds: $n, tagIds: $t) { errors { code } } }""", n=[bill_id], t=[paid])
+    tagged = call(client, alice_token, TAG_NODES, n=[bill_id], t=[paid])
     assert tagged["tagNodes"]["errors"] == []
-    typed = call(client, alice_token, """mutation($d: ID!, $t: ID) {
-      setDocumentType(documentId: $d, typeId: $t) { errors { code } } }""", d=bill_id, t=invoice)
+    typed = call(client, alice_token, SET_TYPE, d=bill_id, t=invoice)
     assert typed["setDocumentType"]["errors"] == []
     # Before the share bob knows none of them.
     for label in (paid, hidden, invoice, contract):
