@@ -160,7 +160,8 @@ class XapianEngine(SearchIndex):
 
     def _reading(self, read: Callable[[], T]) -> T:
         """Run ``read`` (which starts with :meth:`_fresh`), again from the latest revision
-        if a writer recycled the blocks it was reading; raises after a few tries.
+        if a writer recycled the blocks it was reading; the last try holds what keeps
+        writers out meanwhile (:meth:`_unovertaken`), and what it raises is raised.
 
         Glass frees a revision's blocks two commits later. A reader that is that far behind
         (a busy machine, a writer committing in a loop) usually gets DatabaseModifiedError,
