@@ -51,24 +51,16 @@ class FieldErrors(UserFacingError):
         self.errors = errors
 
 
-def get_type(viewer: Viewer, type_id: str | int, field: str = "id") -> DocumentType:
-    """One of the viewer's document types or their groups'; raises NotFound for any other."""
+def get_type(
+    viewer: Viewer, type_id: str | int, field: str = "id", *, changing: bool = True
+) -> DocumentType:
+    """One of the viewer's document types or their groups'; with ``changing`` False (only
+    reading it), any the viewer may see (:func:`seen_labels`: also a document's they may
+    read). Raises NotFound for any other."""
+    visible = owned_labels if changing else seen_labels
     row = DocumentType.get_or_none(
         (DocumentType.id == parse_id(type_id, field, ("DocumentType",)))
-        & owned_labels(viewer, DocumentType)
-    )
-    if row is None:
-        raise NotFound("document type", field)
-    return row
-
-
-def seen_type(viewer: Viewer, type_id: str | int, field: str = "id") -> DocumentType:
-    """A document type the viewer may see (see :func:`seen_labels`: theirs, or a document's
-    they may read); raises NotFound for any other. For reading only: changes take
-    :func:`get_type`."""
-    row = DocumentType.get_or_none(
-        (DocumentType.id == parse_id(type_id, field, ("DocumentType",)))
-        & seen_labels(viewer, DocumentType)
+        & visible(viewer, DocumentType)
     )
     if row is None:
         raise NotFound("document type", field)

@@ -45,18 +45,12 @@ def _color(color: str | None) -> str:
     return color.lower()
 
 
-def get_tag(viewer: Viewer, tag_id: str | int, field: str = "id") -> Tag:
-    """One of the viewer's tags or their groups'; raises NotFound for any other."""
-    tag = Tag.get_or_none((Tag.id == parse_id(tag_id, field, ("Tag",))) & owned_labels(viewer, Tag))
-    if tag is None:
-        raise NotFound("tag", field)
-    return tag
-
-
-def seen_tag(viewer: Viewer, tag_id: str | int, field: str = "id") -> Tag:
-    """A tag the viewer may see (see :func:`seen_labels`: theirs, or on a document they may
-    read); raises NotFound for any other. For reading only: changes take :func:`get_tag`."""
-    tag = Tag.get_or_none((Tag.id == parse_id(tag_id, field, ("Tag",))) & seen_labels(viewer, Tag))
+def get_tag(viewer: Viewer, tag_id: str | int, field: str = "id", *, changing: bool = True) -> Tag:
+    """One of the viewer's tags or their groups'; with ``changing`` False (only reading it),
+    any the viewer may see (:func:`seen_labels`: also one on a document they may read).
+    Raises NotFound for any other."""
+    visible = owned_labels if changing else seen_labels
+    tag = Tag.get_or_none((Tag.id == parse_id(tag_id, field, ("Tag",))) & visible(viewer, Tag))
     if tag is None:
         raise NotFound("tag", field)
     return tag

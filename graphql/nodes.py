@@ -16,7 +16,7 @@ from graphql import GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema
 
 from archivist.core.accounts import audit, groups, people, roles, shares
 from archivist.core.db import run_db
-from archivist.core.doctypes import seen_type
+from archivist.core.doctypes import get_type
 from archivist.core.errors import UserFacingError
 from archivist.core.ids import TYPES, decode_id, global_id
 from archivist.core.listing import visible_field
@@ -36,7 +36,7 @@ from archivist.core.models import (
 )
 from archivist.core.nodes import GRAPHQL_TYPES, get_node
 from archivist.core.processing import current_version
-from archivist.core.tags import seen_tag
+from archivist.core.tags import get_tag
 from archivist.core.users import Viewer
 from archivist.graphql.context import require_viewer
 from archivist.graphql.plain_fields import SourceResolver, SourceTypeResolver
@@ -139,8 +139,8 @@ FINDERS: dict[str, Callable[[Viewer, int, str], Any]] = {
     "Document": lambda viewer, _, node_id: get_node(viewer, node_id),
     "DocumentVersion": lambda viewer, row_id, _: _version(viewer, row_id),
     "Page": lambda viewer, row_id, _: _page(viewer, row_id),
-    "Tag": lambda viewer, row_id, _: seen_tag(viewer, row_id),
-    "DocumentType": lambda viewer, row_id, _: seen_type(viewer, row_id),
+    "Tag": lambda viewer, row_id, _: get_tag(viewer, row_id, changing=False),
+    "DocumentType": lambda viewer, row_id, _: get_type(viewer, row_id, changing=False),
     "CustomField": lambda viewer, row_id, _: visible_field(viewer, row_id, "id"),
     "Group": lambda viewer, _, node_id: groups.get_group(viewer, node_id),
     "Role": lambda viewer, _, node_id: roles.get_role(node_id, "id"),
